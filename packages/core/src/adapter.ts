@@ -1,0 +1,36 @@
+/**
+ * @ctxkit/core/adapter — the pieces adapters are made of: extraction, injection, codecs,
+ * deadline math and error mapping, written once here and reused by every adapter.
+ * Application code rarely needs these.
+ * @packageDocumentation
+ */
+
+export { compileExtractor, injectContext, readTraceparent, TIMEOUT_HEADER } from './carrier.js';
+export type { CarrierGetter, CarrierSetter, ExtractOptions, ExtractSource, Extractor } from './carrier.js';
+
+export { deriveContext } from './context.js';
+
+export {
+  parseGrpcTimeout,
+  formatGrpcTimeout,
+  parseHttpTimeout,
+  formatHttpTimeout,
+  resolveBudget,
+  earliestDeadline,
+  checkTimeout,
+  MAX_TIMER_MS,
+} from './deadline.js';
+export type { BudgetOptions } from './deadline.js';
+
+export { parseTraceparent, formatTraceparent, isW3CTraceId } from './traceparent.js';
+export type { TraceParent } from './traceparent.js';
+
+export { newTraceId, newSpanId, newRequestId } from './ids.js';
+export { errorResponse, isStatusError } from './http-errors.js';
+export type { ErrorBody, ErrorResponse } from './http-errors.js';
+export { statusName } from './status.js';
+export { countDrop, dropOf } from './drops.js';
+export { reportMissingContext } from './lost-context.js';
+export { compileTrust } from './trust.js';
+export { LIMITS, keyDefinition, valueProblem } from './schema.js';
+export { printable } from './errors.js';

@@ -1,0 +1,165 @@
+import { deriveContext, type OwnedContext, type RequestContext, Context } from './context.js';
+import { parseHttpTimeout, resolveBudget, type BudgetOptions } from './deadline.js';
+import { countDrop, dropOf, type DropHandler } from './drops.js';
+import { newRequestId, newTraceId } from './ids.js';
+import { keyDefinition, LIMITS, valueProblem, type KeyDefinition } from './schema.js';
+import { slot } from './storage.js';
+import { parseTraceparent, type TraceParent } from './traceparent.js';
+import { compileTrust, type TrustOption } from './trust.js';
+
+/** The HTTP header that carries the remaining budget, in integer milliseconds. */
+export const TIMEOUT_HEADER = 'request-timeout-ms';
+
+/**
+ * Reads one incoming header or metadata key (lowercase). Several values (duplicate headers,
+ * repeated metadata) come as an array; non-string entries are dropped.
+ */
+export type CarrierGetter = (key: string) => string | readonly unknown[] | undefined;
+
+/** Writes one outgoing header or metadata entry. */
+export type CarrierSetter = (key: string, value: string) => void;
+
+/** Options of {@link compileExtractor}, resolved once at adapter set-up. */
+export interface ExtractOptions extends BudgetOptions {
+  /** Which incoming keys to honour. Default `'internal'`; HTTP edges pass `'edge'`. */
+  readonly trust?: TrustOption | undefined;
+  /** Header to read a client's timeout from (HTTP); `false` to read none. Default {@link TIMEOUT_HEADER}. */
+  readonly timeoutHeader?: string | false | undefined;
+  /** Receives dropped values. Default {@link countDrop}. */
+  readonly onDrop?: DropHandler | undefined;
+}
+
+/** What the transport knows besides the carrier. */
+export interface ExtractSource {
+  /** The peer's address, for trust rules naming peers. */
+  readonly remoteAddress?: string | undefined;
+  /** The framework's own request id, used instead of a new one. */
+  readonly requestId?: string | undefined;
+  /** A timeout the transport received natively (gRPC deadline), ms; replaces the header. */
+  readonly timeoutMs?: number | undefined;
+}
+
+/** Builds a request's context from its carrier. @see {@link compileExtractor} */
+export type Extractor = (get: CarrierGetter, source?: ExtractSource) => OwnedContext;
+
+const TRACE_ID = 'trace-id';
+const REQUEST_ID = 'request-id';
+
+/**
+ * Compiles, once, the function every adapter uses to build a request's context from incoming
+ * headers or metadata: trace id by precedence `traceparent` → `trace-id` → `x-request-id` →
+ * new; declared keys as the trust policy allows; the deadline from the transport or the timeout
+ * header, defaulted and clamped. Invalid values are dropped and reported, never thrown.
+ */
+export function compileExtractor(options: ExtractOptions = {}): Extractor {
+  const decide = compileTrust(options.trust ?? 'internal');
+  const timeoutHeader = options.timeoutHeader === undefined ? TIMEOUT_HEADER : options.timeoutHeader;
+  const onDrop = options.onDrop ?? countDrop;
+  const budget: BudgetOptions = { defaultTimeoutMs: options.defaultTimeoutMs, maxTimeoutMs: options.maxTimeoutMs };
+  const traceDef = keyDefinition(TRACE_ID)!;
+  const requestDef = keyDefinition(REQUEST_ID)!;
+
+  return function extract(get, source) {
+    const metadata = new Map<string, string>();
+    const traceId = readTraceId(get, traceDef, onDrop);
+    metadata.set(TRACE_ID, traceId);
+    const trusted = decide(source?.remoteAddress);
+    let requestId = source?.requestId;
+    if (requestId === undefined && trusted !== 'none' && (trusted === 'declared' || trusted.has(REQUEST_ID))) {
+      requestId = readOne(get, requestDef, onDrop);
+    }
+    requestId ??= newRequestId();
+    metadata.set(REQUEST_ID, requestId);
+    let bytes = TRACE_ID.length + traceId.length + REQUEST_ID.length + requestId.length;
+    if (trusted === 'declared') {
+      for (const def of slot.keys.values()) bytes = readKey(get, def, metadata, bytes, onDrop);
+    } else if (trusted !== 'none') {
+      for (const name of trusted) {
+        const def = keyDefinition(name);
+        if (def !== undefined) bytes = readKey(get, def, metadata, bytes, onDrop);
+      }
+    }
+    let requestedMs = source?.timeoutMs;
+    if (requestedMs === undefined && timeoutHeader !== false) {
+      const raw = one(get(timeoutHeader), timeoutHeader, onDrop);
+      requestedMs = parseHttpTimeout(raw, (reason) => onDrop(dropOf(timeoutHeader, reason, raw)));
+    }
+    const ms = resolveBudget(requestedMs, budget);
+    const deadline = ms === undefined ? undefined : Date.now() + ms;
+    return new Context(traceId, requestId, metadata.get('user-id'), metadata, deadline, deadline !== undefined, undefined);
+  };
+}
+
+function readKey(
+  get: CarrierGetter,
+  def: KeyDefinition,
+  into: Map<string, string>,
+  bytes: number,
+  onDrop: DropHandler,
+): number {
+  const name = def.name;
+  if (name === TRACE_ID || name === REQUEST_ID) return bytes;
+  const value = readOne(get, def, onDrop);
+  if (value === undefined) return bytes;
+  const next = bytes + name.length + value.length;
+  if (next > LIMITS.totalBytes || into.size >= LIMITS.entries) {
+    onDrop(dropOf(name, 'propagated entries over the total limit', value));
+    return bytes;
+  }
+  into.set(name, value);
+  return next;
+}
+
+/** Reads and validates one value; drops it with a reason when it is not acceptable. */
+function readOne(get: CarrierGetter, def: KeyDefinition, onDrop: DropHandler): string | undefined {
+  const value = one(get(def.name), def.name, onDrop);
+  if (value === undefined) return undefined;
+  const problem = valueProblem(def, value);
+  if (problem === undefined) return value;
+  onDrop(dropOf(def.name, problem, value));
+  return undefined;
+}
+
+/** One string from a carrier read; several values are ambiguous and dropped. */
+function one(raw: string | readonly unknown[] | undefined, key: string, onDrop: DropHandler): string | undefined {
+  if (typeof raw === 'string' || raw === undefined) return raw;
+  if (raw.length === 0) return undefined;
+  if (raw.length === 1 && typeof raw[0] === 'string') return raw[0];
+  onDrop(dropOf(key, raw.length === 1 ? 'not a string' : 'sent more than once', undefined));
+  return undefined;
+}
+
+function readTraceId(get: CarrierGetter, traceDef: KeyDefinition, onDrop: DropHandler): string {
+  const tp = readTraceparent(get, onDrop);
+  if (tp !== undefined) return tp.traceId;
+  const id = readOne(get, traceDef, onDrop);
+  if (id !== undefined) return id;
+  const legacy = one(get('x-request-id'), 'x-request-id', onDrop);
+  if (legacy !== undefined) {
+    const problem = valueProblem(traceDef, legacy);
+    if (problem === undefined) return legacy;
+    onDrop(dropOf('x-request-id', problem, legacy));
+  }
+  return newTraceId();
+}
+
+/** Reads and validates the incoming `traceparent`, dropping it with a reason when invalid. */
+export function readTraceparent(get: CarrierGetter, onDrop: DropHandler = countDrop): TraceParent | undefined {
+  const raw = one(get('traceparent'), 'traceparent', onDrop);
+  return parseTraceparent(raw, (reason) => onDrop(dropOf('traceparent', reason, raw)));
+}
+
+/**
+ * Writes every propagated key of `ctx` through `set`, in wire form. `allow`, when given,
+ * limits which keys leave (for external targets).
+ */
+export function injectContext(ctx: RequestContext, set: CarrierSetter, allow?: (key: string) => boolean): void {
+  if (allow === undefined) {
+    for (const [k, v] of ctx.metadata) set(k, v);
+  } else {
+    for (const [k, v] of ctx.metadata) if (allow(k)) set(k, v);
+  }
+}
+
+/** @internal Re-exported for adapters deriving per-call children. */
+export { deriveContext };

@@ -1,0 +1,73 @@
+import { CtxkitError, printable } from './errors.js';
+import { Status, type StatusName, statusName, toHttpStatus } from './status.js';
+
+/** The JSON body HTTP adapters send for an error. */
+export interface ErrorBody {
+  /** gRPC status name, e.g. `'NOT_FOUND'`. */
+  readonly code: StatusName;
+  /** A message safe to show the caller. */
+  readonly message: string;
+  /** The request's trace id, to quote when reporting the problem. */
+  readonly traceId?: string | undefined;
+}
+
+/** How an error is answered over HTTP. */
+export interface ErrorResponse {
+  readonly status: number;
+  readonly body: ErrorBody;
+  /** Whether the error is unexpected (5xx other than deadline/unavailable): log it in full. */
+  readonly internal: boolean;
+}
+
+const HIDDEN = new Set<number>([Status.UNKNOWN, Status.INTERNAL, Status.DATA_LOSS]);
+const GENERIC: Partial<Record<number, string>> = {
+  [Status.UNKNOWN]: 'unknown error',
+  [Status.INTERNAL]: 'internal error',
+  [Status.DATA_LOSS]: 'internal error',
+};
+const CODE_BY_HTTP: Readonly<Record<number, StatusName>> = {
+  400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND',
+  405: 'UNIMPLEMENTED', 408: 'DEADLINE_EXCEEDED', 409: 'ABORTED', 412: 'FAILED_PRECONDITION',
+  413: 'RESOURCE_EXHAUSTED', 415: 'INVALID_ARGUMENT', 416: 'OUT_OF_RANGE', 429: 'RESOURCE_EXHAUSTED',
+  431: 'RESOURCE_EXHAUSTED', 499: 'CANCELLED',
+};
+
+/** Whether `error` looks like a gRPC status error (grpc-js `ServiceError` or `statusError()`). */
+export function isStatusError(error: unknown): error is { code: number; details: string; message: string } {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { code?: unknown; details?: unknown };
+  return typeof e.code === 'number' && Number.isInteger(e.code) && e.code >= 0 && e.code <= 16 && typeof e.details === 'string';
+}
+
+/**
+ * Decides the HTTP answer to an error, once for every HTTP adapter: ctxkit errors and gRPC
+ * status errors by the standard table; framework errors with a 4xx status keep it; anything
+ * else is a 500 whose message reveals nothing.
+ */
+export function errorResponse(error: unknown, traceId?: string): ErrorResponse {
+  if (error instanceof CtxkitError) {
+    const code = error.grpcCode;
+    const hidden = HIDDEN.has(code);
+    return reply(toHttpStatus(code), statusName(code), hidden ? GENERIC[code]! : error.message, traceId, hidden);
+  }
+  if (isStatusError(error)) {
+    const code = error.code;
+    const hidden = HIDDEN.has(code);
+    const message = hidden ? GENERIC[code]! : error.details;
+    return reply(toHttpStatus(code), statusName(code), message, traceId, hidden);
+  }
+  if (typeof error === 'object' && error !== null) {
+    const e = error as { statusCode?: unknown; status?: unknown; expose?: unknown; message?: unknown; name?: unknown };
+    if (e.name === 'TimeoutError') return reply(504, 'DEADLINE_EXCEEDED', 'deadline exceeded', traceId, false);
+    const status = typeof e.statusCode === 'number' ? e.statusCode : e.status;
+    if (typeof status === 'number' && status >= 400 && status < 500 && e.expose !== false) {
+      const message = typeof e.message === 'string' ? printable(e.message, 200) : 'bad request';
+      return reply(status, CODE_BY_HTTP[status] ?? 'FAILED_PRECONDITION', message, traceId, false);
+    }
+  }
+  return reply(500, 'INTERNAL', 'internal error', traceId, true);
+}
+
+function reply(status: number, code: StatusName, message: string, traceId: string | undefined, internal: boolean): ErrorResponse {
+  return { status, body: { code, message, traceId }, internal };
+}

@@ -1,0 +1,38 @@
+import { randomFillSync } from 'node:crypto';
+
+// Random bytes are drawn in batches: one syscall per 256 ids instead of one per id.
+const POOL_SIZE = 16 * 256;
+const pool = Buffer.allocUnsafe(POOL_SIZE);
+let offset = POOL_SIZE;
+
+function take(bytes: number): string {
+  if (offset + bytes > POOL_SIZE) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const hex = pool.toString('hex', offset, offset + bytes);
+  offset += bytes;
+  return hex;
+}
+
+const ZERO_TRACE = '00000000000000000000000000000000';
+const ZERO_SPAN = '0000000000000000';
+
+/** A new W3C-compatible trace id: 32 lowercase hex digits, never all zeros. */
+export function newTraceId(): string {
+  let id = take(16);
+  while (id === ZERO_TRACE) id = take(16);
+  return id;
+}
+
+/** A new W3C-compatible span (parent) id: 16 lowercase hex digits, never all zeros. */
+export function newSpanId(): string {
+  let id = take(8);
+  while (id === ZERO_SPAN) id = take(8);
+  return id;
+}
+
+/** A new request id: 16 lowercase hex digits. */
+export function newRequestId(): string {
+  return take(8);
+}

@@ -1,0 +1,43 @@
+/**
+ * @ctxkit/core — one request's context (ids, deadline, cancellation, propagated values) held in
+ * one AsyncLocalStorage per process and carried by every ctxkit adapter.
+ * @packageDocumentation
+ */
+
+export {
+  currentContext,
+  tryCurrentContext,
+  runWithContext,
+  createContext,
+  withTimeout,
+  withDeadline,
+  withValues,
+  withValue,
+  withCancel,
+  bindContext,
+} from './context.js';
+export type { RequestContext, OwnedContext, ContextInit, ContextValues } from './context.js';
+
+export { defineKey, normalizeKey, traceIdKey, requestIdKey, userIdKey } from './schema.js';
+export type { ContextKey, KeyOptions } from './schema.js';
+
+export {
+  CtxkitError,
+  DeadlineExceededError,
+  CancelledError,
+  NoContextError,
+  InvalidMetadataError,
+} from './errors.js';
+export type { CtxkitErrorCode } from './errors.js';
+
+export { Status, toHttpStatus } from './status.js';
+export type { StatusCode, StatusName } from './status.js';
+
+export { logFields, pinoMixin } from './log.js';
+export type { LogFields } from './log.js';
+
+export { droppedValues } from './drops.js';
+export type { Drop, DropHandler } from './drops.js';
+
+export type { TrustOption, TrustRule } from './trust.js';
+export type { MissingContextMode } from './lost-context.js';

@@ -1,0 +1,37 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { RequestContext } from './context.js';
+import type { KeyDefinition } from './schema.js';
+
+/**
+ * The process-wide state of ctxkit. It lives on `globalThis` under a `Symbol.for` key so that
+ * every loaded copy of this package (ESM and CJS builds, or two versions) shares one storage
+ * and one key registry; otherwise a context set through one copy would be invisible to the other.
+ */
+interface Slot {
+  readonly shape: 1;
+  readonly als: AsyncLocalStorage<RequestContext>;
+  readonly keys: Map<string, KeyDefinition>;
+  readonly drops: Map<string, number>;
+}
+
+const KEY = Symbol.for('ctxkit.core');
+const g = globalThis as unknown as Record<symbol, Slot | undefined>;
+
+function createSlot(): Slot {
+  return { shape: 1, als: new AsyncLocalStorage(), keys: new Map(), drops: new Map() };
+}
+
+const existing = g[KEY];
+if (existing !== undefined && existing.shape !== 1) {
+  // A future copy changed the slot's shape: sharing it silently would be worse than failing.
+  throw new Error(
+    `@ctxkit/core: another copy of ctxkit with an incompatible storage (shape ${String(existing.shape)}) ` +
+      'is loaded in this process; install one version of @ctxkit/core.',
+  );
+}
+
+/** The one shared slot. */
+export const slot: Slot = existing ?? (g[KEY] = createSlot());
+
+/** The one AsyncLocalStorage holding the current request context. */
+export const als: AsyncLocalStorage<RequestContext> = slot.als;
