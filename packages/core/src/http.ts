@@ -1,0 +1,59 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { compileExtractor, type ExtractOptions } from './carrier.js';
+import type { OwnedContext } from './context.js';
+import { CancelledError } from './errors.js';
+
+/** Options every HTTP server adapter (Fastify, Express) shares. */
+export interface HttpContextOptions extends ExtractOptions {
+  /**
+   * Reply headers that echo the request's ids: `true` (default) for `trace-id` and
+   * `request-id`, `false` for none, or a list of those two names. Echoed values are ids ctxkit
+   * validated or generated, never raw input.
+   */
+  readonly echoHeaders?: boolean | readonly ('trace-id' | 'request-id')[] | undefined;
+}
+
+/** Builds and ties a request's context to a Node HTTP exchange. @see {@link compileHttpContext} */
+export type HttpContextStarter = (req: IncomingMessage, res: ServerResponse, requestId?: string) => OwnedContext;
+
+const CTX = Symbol('ctxkit.context');
+type Tracked = ServerResponse & { [CTX]?: OwnedContext };
+
+/**
+ * Compiles, once, what an HTTP server adapter does at the start of each request: extract the
+ * context from the headers (trust `'edge'` unless told otherwise), echo the ids in reply
+ * headers, and tie the context to the response: it is cancelled with {@link CancelledError}
+ * when the client goes away first, and ended (timer released) when the exchange closes.
+ *
+ * Disconnect detection follows Node's semantics: the request stream's `close` also fires once
+ * a body has been read, so only the response closing before it finished means the client left.
+ */
+export function compileHttpContext(options: HttpContextOptions = {}): HttpContextStarter {
+  const extract = compileExtractor({ ...options, trust: options.trust ?? 'edge' });
+  const echo = options.echoHeaders ?? true;
+  const echoTrace = echo === true || (Array.isArray(echo) && echo.includes('trace-id'));
+  const echoRequest = echo === true || (Array.isArray(echo) && echo.includes('request-id'));
+
+  return function startHttpContext(req, res, requestId) {
+    const headers = req.headers;
+    const ctx = extract((key) => headers[key], { remoteAddress: req.socket.remoteAddress, requestId });
+    if (echoTrace) res.setHeader('trace-id', ctx.traceId);
+    if (echoRequest) res.setHeader('request-id', ctx.requestId);
+    (res as Tracked)[CTX] = ctx;
+    res.once('close', onResponseClose);
+    return ctx;
+  };
+}
+
+function onResponseClose(this: Tracked): void {
+  const ctx = this[CTX];
+  if (ctx === undefined) return;
+  this[CTX] = undefined;
+  if (!this.writableFinished) ctx.cancel(new CancelledError('client disconnected'));
+  ctx.end();
+}
+
+/** The context {@link compileHttpContext} tied to `res`, while the exchange is open. */
+export function contextOfResponse(res: ServerResponse): OwnedContext | undefined {
+  return (res as Tracked)[CTX];
+}
