@@ -4,7 +4,8 @@ import { NoContextError } from './errors.js';
 export type MissingContextMode = 'throw' | 'warn' | 'ignore';
 
 // Frames of ctxkit itself, of Node and of installed libraries do not say where the user lost it.
-const NOT_USER = /\((?:node:|internal\/)|^\s+at (?:node:|internal\/)|[\\/]node_modules[\\/]|[\\/]@ctxkit[\\/]|[\\/]packages[\\/](?:core|grpc-interceptors|fastify-plugin|express-middleware)[\\/]dist[\\/]/;
+const NOT_USER = /\((?:node:|internal\/)|^\s+at (?:node:|internal\/)|[\\/]node_modules[\\/]|[\\/]@ctxkit[\\/]|[\\/]packages[\\/](?:core|grpc-interceptors|fastify-plugin|express-middleware)[\\/](?:dist|src)[\\/]/;
+const TEST_FILE = /\.test\.[cm]?[jt]s:/;
 const warned = new Set<string>();
 
 /** The first stack frame outside ctxkit, Node and node_modules, or `'unknown'`. */
@@ -13,7 +14,7 @@ function userCallSite(): string {
   const lines = stack.split('\n');
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
-    if (line.includes(' at ') && !NOT_USER.test(line)) return line.trim().replace(/^at /, '');
+    if (line.includes(' at ') && (!NOT_USER.test(line) || TEST_FILE.test(line))) return line.trim().replace(/^at /, '');
   }
   return 'unknown';
 }

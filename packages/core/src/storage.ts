@@ -31,7 +31,8 @@ if (existing !== undefined && existing.shape !== 1) {
 }
 
 /** The one shared slot. */
-export const slot: Slot = existing ?? (g[KEY] = createSlot());
+export const slot: Slot = existing ?? createSlot();
+g[KEY] = slot;
 
 /** The one AsyncLocalStorage holding the current request context. */
 export const als: AsyncLocalStorage<RequestContext> = slot.als;

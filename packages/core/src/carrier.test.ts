@@ -1,0 +1,164 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compileExtractor, injectContext } from './adapter.js';
+import type { Drop } from './index.js';
+import { createContext, defineKey } from './index.js';
+
+const tenant = defineKey('tenant-id');
+
+function headers(h: Record<string, string | string[]>) {
+  return (key: string) => h[key];
+}
+
+function extractor(opts: Parameters<typeof compileExtractor>[0] = {}) {
+  const drops: Drop[] = [];
+  const extract = compileExtractor({ ...opts, onDrop: (d) => drops.push(d) });
+  return { extract, drops };
+}
+
+const TP = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
+describe('trace id precedence', () => {
+  it('traceparent, then trace-id, then x-request-id, else new', () => {
+    const { extract } = extractor({ trust: 'edge' });
+    expect(extract(headers({ traceparent: TP, 'trace-id': 'b', 'x-request-id': 'c' })).traceId).toBe(
+      '0af7651916cd43dd8448eb211c80319c',
+    );
+    expect(extract(headers({ 'trace-id': 'legacy-b', 'x-request-id': 'c' })).traceId).toBe('legacy-b');
+    expect(extract(headers({ 'x-request-id': 'c-1' })).traceId).toBe('c-1');
+    expect(extract(headers({})).traceId).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('an invalid traceparent is dropped with a reason and the next source wins', () => {
+    const { extract, drops } = extractor({ trust: 'edge' });
+    const ctx = extract(headers({ traceparent: '00-zz-bad', 'trace-id': 'next-one' }));
+    expect(ctx.traceId).toBe('next-one');
+    expect(drops).toEqual([{ key: 'traceparent', reason: 'malformed traceparent', value: '00-zz-bad' }]);
+  });
+
+  it('duplicate values are ambiguous and dropped', () => {
+    const { extract, drops } = extractor({ trust: 'edge' });
+    const ctx = extract(headers({ traceparent: [TP, TP], 'trace-id': ['a', 'b'] }));
+    expect(ctx.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(drops.map((d) => d.reason)).toEqual(['sent more than once', 'sent more than once']);
+  });
+});
+
+describe('trust', () => {
+  const spoof = headers({ 'trace-id': 't-1', 'request-id': 'r-1', 'user-id': 'admin', 'tenant-id': 'acme' });
+
+  it('the edge honours the trace id only', () => {
+    const ctx = extractor({ trust: 'edge' }).extract(spoof);
+    expect(ctx.traceId).toBe('t-1');
+    expect(ctx.requestId).not.toBe('r-1');
+    expect(ctx.userId).toBeUndefined();
+    expect(ctx.get(tenant)).toBeUndefined();
+    expect([...ctx.metadata.keys()]).toEqual(['trace-id', 'request-id']);
+  });
+
+  it('internal servers honour every declared key', () => {
+    const ctx = extractor({ trust: 'internal' }).extract(spoof);
+    expect([ctx.traceId, ctx.requestId, ctx.userId, ctx.get(tenant)]).toEqual(['t-1', 'r-1', 'admin', 'acme']);
+  });
+
+  it('a rule honours listed keys from listed peers only', () => {
+    const { extract } = extractor({ trust: { keys: ['userId'], from: ['10.0.0.7'] } });
+    expect(extract(spoof, { remoteAddress: '::ffff:10.0.0.7' }).userId).toBe('admin');
+    expect(extract(spoof, { remoteAddress: '::ffff:10.0.0.7' }).get(tenant)).toBeUndefined();
+    expect(extract(spoof, { remoteAddress: '10.0.0.8' }).userId).toBeUndefined();
+    expect(extract(spoof).userId).toBeUndefined();
+  });
+
+  it("the transport's request id is used instead of a new one", () => {
+    expect(extractor({ trust: 'edge' }).extract(spoof, { requestId: 'req-1' }).requestId).toBe('req-1');
+  });
+});
+
+describe('deadline', () => {
+  it('reads the timeout header, defaults and clamps it, drops a bad one with a reason', () => {
+    const { extract, drops } = extractor({ defaultTimeoutMs: 1000, maxTimeoutMs: 5000 });
+    const near = (ctx: { deadline: number | undefined }, ms: number) =>
+      expect(Math.abs(ctx.deadline! - Date.now() - ms)).toBeLessThan(50);
+    near(extract(headers({ 'request-timeout-ms': '300' })), 300);
+    near(extract(headers({ 'request-timeout-ms': '60000' })), 5000);
+    near(extract(headers({})), 1000);
+    near(extract(headers({ 'request-timeout-ms': '-5' })), 1000);
+    expect(drops).toEqual([{ key: 'request-timeout-ms', reason: 'negative timeout', value: '-5' }]);
+    near(extract(headers({}), { timeoutMs: 200 }), 200);
+  });
+
+  it('no deadline when none is asked for and none configured', () => {
+    expect(extractor({ timeoutHeader: false }).extract(headers({ 'request-timeout-ms': '5' })).deadline).toBeUndefined();
+  });
+});
+
+describe('hostile input', () => {
+  it('bad values are dropped with a reason, good ones kept', () => {
+    const { extract, drops } = extractor({ trust: 'internal' });
+    const ctx = extract(
+      headers({
+        'trace-id': 'x'.repeat(10_000),
+        'user-id': 'bob\r\nset-cookie: a=b',
+        'tenant-id': 'caf\u00e9',
+      }),
+    );
+    expect(ctx.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(ctx.userId).toBeUndefined();
+    expect(ctx.get(tenant)).toBeUndefined();
+    expect(drops.map((d) => [d.key, d.reason])).toEqual([
+      ['trace-id', 'longer than 128 characters'],
+      ['user-id', 'contains CR or LF'],
+      ['tenant-id', 'not printable ASCII (or blank at an end)'],
+    ]);
+    for (const d of drops) expect(d.value).toMatch(/^[\x20-\x7e]*$/);
+  });
+
+  it('whatever arrives, extraction never throws and only valid values are kept', () => {
+    const { extract } = extractor({ trust: 'internal', maxTimeoutMs: 10_000 });
+    const value = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.string({ unit: 'binary', maxLength: 40 }),
+      fc.array(fc.string({ maxLength: 20 }), { maxLength: 3 }),
+    );
+    const names = fc.constantFrom('traceparent', 'trace-id', 'x-request-id', 'request-id', 'user-id', 'tenant-id', 'request-timeout-ms');
+    fc.assert(
+      fc.property(fc.dictionary(names, value), (h) => {
+        const ctx = extract(headers(h));
+        for (const [k, v] of ctx.metadata) {
+          expect(k).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+          expect(v).toMatch(/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/);
+        }
+        expect(ctx.remainingMs()).toBeLessThanOrEqual(10_000);
+        ctx.end();
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe('injection', () => {
+  it('writes every propagated key in wire form, filtered when asked', () => {
+    const ctx = createContext({ traceId: 't', requestId: 'r', userId: 'u', values: { tenantId: 'acme' } });
+    const out: [string, string][] = [];
+    injectContext(ctx, (k, v) => out.push([k, v]));
+    expect(out).toEqual([
+      ['trace-id', 't'],
+      ['request-id', 'r'],
+      ['user-id', 'u'],
+      ['tenant-id', 'acme'],
+    ]);
+    const external: string[] = [];
+    injectContext(ctx, (k) => external.push(k), (k) => k === 'trace-id');
+    expect(external).toEqual(['trace-id']);
+  });
+
+  it('extract ∘ inject round-trips between internal hops', () => {
+    const a = createContext({ userId: 'u-1', values: { tenantId: 'globex' } });
+    const wire: Record<string, string> = {};
+    injectContext(a, (k, v) => {
+      wire[k] = v;
+    });
+    const b = extractor({ trust: 'internal' }).extract(headers(wire));
+    expect([...b.metadata]).toEqual([...a.metadata]);
+  });
+});

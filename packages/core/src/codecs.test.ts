@@ -1,0 +1,129 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  formatGrpcTimeout,
+  formatHttpTimeout,
+  formatTraceparent,
+  isW3CTraceId,
+  newSpanId,
+  newTraceId,
+  parseGrpcTimeout,
+  parseHttpTimeout,
+  parseTraceparent,
+  resolveBudget,
+} from './adapter.js';
+
+const hex = (n: number) => fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: n, maxLength: n });
+
+describe('traceparent', () => {
+  it('round-trips valid version-00 values', () => {
+    fc.assert(
+      fc.property(hex(32), hex(16), fc.integer({ min: 0, max: 255 }), (traceId, parentId, flags) => {
+        fc.pre(!/^0+$/.test(traceId) && !/^0+$/.test(parentId));
+        const tp = { traceId, parentId, flags };
+        expect(parseTraceparent(formatTraceparent(tp))).toEqual(tp);
+      }),
+    );
+  });
+
+  it.each([
+    ['00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', true],
+    ['00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01', false],
+    ['00-00000000000000000000000000000000-b7ad6b7169203331-01', false],
+    ['00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01', false],
+    ['ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', false],
+    ['00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-extra', false],
+    ['01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-future', true],
+    ['01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', true],
+    ['01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01x', false],
+    ['0-af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', false],
+    ['', false],
+  ])('%s valid: %s', (value, ok) => {
+    const reasons: string[] = [];
+    const tp = parseTraceparent(value, (r) => reasons.push(r));
+    expect(tp !== undefined).toBe(ok);
+    expect(reasons.length).toBe(ok ? 0 : 1);
+  });
+
+  it('never throws on hostile input, and what it accepts is a W3C trace id', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 600 }), fc.string({ unit: 'binary', maxLength: 80 })), (s) => {
+        const tp = parseTraceparent(s);
+        if (tp !== undefined) {
+          expect(isW3CTraceId(tp.traceId)).toBe(true);
+          expect(tp.parentId).toMatch(/^[0-9a-f]{16}$/);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('new ids are W3C-valid and distinct', () => {
+    const ids = new Set(Array.from({ length: 5000 }, () => newTraceId()));
+    expect(ids.size).toBe(5000);
+    for (const id of ids) expect(isW3CTraceId(id)).toBe(true);
+    expect(newSpanId()).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
+
+describe('grpc-timeout', () => {
+  it.each([
+    ['1H', 3_600_000],
+    ['2M', 120_000],
+    ['3S', 3000],
+    ['150m', 150],
+    ['1500u', 2],
+    ['1n', 1],
+    ['0m', 0],
+    ['99999999S', 99_999_999_000],
+  ])('%s → %d ms', (value, ms) => {
+    expect(parseGrpcTimeout(value)).toBe(ms);
+  });
+
+  it.each(['', '1', 'm', '-1m', '1.5S', '123456789m', '1x', ' 1m', '1m ', '1 m', '１m'])('rejects %j with a reason', (value) => {
+    const reasons: string[] = [];
+    expect(parseGrpcTimeout(value, (r) => reasons.push(r))).toBeUndefined();
+    expect(reasons).toEqual(['malformed grpc-timeout']);
+  });
+
+  it('formats within 8 digits and round-trips without shortening', () => {
+    fc.assert(
+      fc.property(fc.double({ min: -10, max: 1e13, noNaN: true }), (ms) => {
+        const wire = formatGrpcTimeout(ms);
+        expect(wire).toMatch(/^\d{1,8}[HMSm]$/);
+        expect(parseGrpcTimeout(wire)!).toBeGreaterThanOrEqual(Math.min(Math.max(0, Math.ceil(ms)), 99_999_999 * 3_600_000));
+      }),
+    );
+  });
+});
+
+describe('HTTP timeout header', () => {
+  it('parses integer milliseconds and rejects the rest with a reason', () => {
+    expect(parseHttpTimeout('1500')).toBe(1500);
+    expect(parseHttpTimeout('0')).toBe(0);
+    for (const bad of ['-5', '1.5', '1e3', '', ' 10', '0x10', '12345678901', 'Infinity']) {
+      const reasons: string[] = [];
+      expect(parseHttpTimeout(bad, (r) => reasons.push(r))).toBeUndefined();
+      expect(reasons).toHaveLength(1);
+    }
+    expect(formatHttpTimeout(12.9)).toBe('12');
+    expect(formatHttpTimeout(-3)).toBe('0');
+  });
+
+  it('never throws and accepted values are bounded', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 20 }), (s) => {
+        const ms = parseHttpTimeout(s);
+        if (ms !== undefined) expect(ms).toBeLessThan(1e10);
+      }),
+    );
+  });
+
+  it('budgets default and clamp', () => {
+    expect(resolveBudget(undefined, { defaultTimeoutMs: 500, maxTimeoutMs: 1000 })).toBe(500);
+    expect(resolveBudget(5000, { defaultTimeoutMs: 500, maxTimeoutMs: 1000 })).toBe(1000);
+    expect(resolveBudget(200, { maxTimeoutMs: 1000 })).toBe(200);
+    expect(resolveBudget(undefined, {})).toBeUndefined();
+    expect(resolveBudget(undefined, { maxTimeoutMs: 800 })).toBe(800);
+  });
+});

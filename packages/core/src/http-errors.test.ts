@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { errorResponse } from './adapter.js';
+import { CancelledError, DeadlineExceededError, InvalidMetadataError, NoContextError, Status, toHttpStatus } from './index.js';
+
+describe('toHttpStatus', () => {
+  it('follows the grpc-gateway table', () => {
+    const table = [200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401];
+    expect(Object.values(Status).map(toHttpStatus)).toEqual(table);
+    expect(toHttpStatus(99)).toBe(500);
+  });
+});
+
+describe('errorResponse', () => {
+  it('maps ctxkit errors', () => {
+    expect(errorResponse(new DeadlineExceededError(), 't')).toEqual({
+      status: 504,
+      body: { code: 'DEADLINE_EXCEEDED', message: 'deadline exceeded', traceId: 't' },
+      internal: false,
+    });
+    expect(errorResponse(new CancelledError()).status).toBe(499);
+    expect(errorResponse(new NoContextError()).body.message).toBe('internal error');
+    expect(errorResponse(new InvalidMetadataError('k', 'secret detail')).body.message).toBe('internal error');
+  });
+
+  it('maps gRPC status errors, hiding INTERNAL details', () => {
+    expect(errorResponse({ code: 5, details: 'order 7 not found', message: '5 NOT_FOUND: x' }).body).toMatchObject({
+      code: 'NOT_FOUND',
+      message: 'order 7 not found',
+    });
+    const internal = errorResponse({ code: 13, details: 'db password wrong at /srv/x.js:12', message: '' });
+    expect(internal).toMatchObject({ status: 500, internal: true, body: { code: 'INTERNAL', message: 'internal error' } });
+  });
+
+  it('keeps framework 4xx statuses with a safe message; anything else is a bare 500', () => {
+    const parse = Object.assign(new Error('Unexpected token \u0000 in JSON'), { status: 400, expose: true });
+    expect(errorResponse(parse)).toMatchObject({ status: 400, body: { code: 'INVALID_ARGUMENT', message: 'Unexpected token \\u0000 in JSON' } });
+    expect(errorResponse(Object.assign(new Error('x'), { statusCode: 413 })).body.code).toBe('RESOURCE_EXHAUSTED');
+    const crash = errorResponse(new TypeError('cannot read secretField of undefined'));
+    expect(crash).toEqual({ status: 500, body: { code: 'INTERNAL', message: 'internal error', traceId: undefined }, internal: true });
+    expect(errorResponse(Object.assign(new Error('upstream'), { statusCode: 502 })).status).toBe(500);
+    expect(errorResponse('a string').status).toBe(500);
+    expect(errorResponse(null).status).toBe(500);
+  });
+});

@@ -1,0 +1,88 @@
+import { once } from 'node:events';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { compileHttpContext } from './adapter.js';
+import { CancelledError, currentContext, type RequestContext, runWithContext } from './index.js';
+
+let server: Server | undefined;
+afterEach(async () => {
+  server?.closeAllConnections();
+  await new Promise((r) => server?.close(r) ?? r(undefined));
+  server = undefined;
+});
+
+async function listen(handler: Parameters<typeof createServer>[1]): Promise<number> {
+  server = createServer(handler);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+function get(port: number, headers: Record<string, string> = {}, body?: string) {
+  return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+    const req = request({ port, host: '127.0.0.1', method: body ? 'POST' : 'GET', headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('compileHttpContext on a real server', () => {
+  it('echoes validated ids and ends the context when the exchange closes', async () => {
+    const start = compileHttpContext({ defaultTimeoutMs: 5000 });
+    let ctx: RequestContext | undefined;
+    const port = await listen((req, res) => {
+      const owned = start(req, res, 'req-1');
+      ctx = owned;
+      void owned.signal; // arm the deadline timer
+      runWithContext(owned, () => res.end(currentContext().traceId));
+    });
+    const res = await get(port, { 'trace-id': 'abc-123', 'user-id': 'spoofed' });
+    expect(res.body).toBe('abc-123');
+    expect(res.headers['trace-id']).toBe('abc-123');
+    expect(res.headers['request-id']).toBe('req-1');
+    expect(res.headers['user-id']).toBeUndefined();
+    expect(ctx!.userId).toBeUndefined();
+    await new Promise((r) => setImmediate(r));
+    expect(ctx!.signal.aborted).toBe(false); // ended normally: released, not cancelled
+  });
+
+  it('never echoes an invalid incoming id', async () => {
+    const start = compileHttpContext({ onDrop: () => {} });
+    const port = await listen((req, res) => {
+      start(req, res);
+      res.end();
+    });
+    const res = await get(port, { 'trace-id': 'a'.repeat(2000) });
+    expect(res.headers['trace-id']).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('cancels the context when the client goes away, after a POST body was read', async () => {
+    const start = compileHttpContext();
+    const aborted = Promise.withResolvers<unknown>();
+    const bodyRead = Promise.withResolvers<void>();
+    const port = await listen((req, res) => {
+      const ctx = start(req, res);
+      ctx.signal.addEventListener('abort', () => aborted.resolve(ctx.signal.reason));
+      req.resume();
+      req.on('end', () => bodyRead.resolve()); // the request's own close must not count as a disconnect
+    });
+    const req = request({ port, host: '127.0.0.1', method: 'POST', headers: { 'content-length': '5' } });
+    req.on('error', () => {});
+    req.write('hello');
+    await bodyRead.promise;
+    await new Promise((r) => setTimeout(r, 20));
+    req.destroy();
+    const reason = await Promise.race([
+      aborted.promise,
+      new Promise((_, rej) => setTimeout(() => rej(new Error('no abort within 2 s')), 2000).unref()),
+    ]);
+    expect(reason).toBeInstanceOf(CancelledError);
+    expect((reason as CancelledError).message).toBe('client disconnected');
+  });
+});

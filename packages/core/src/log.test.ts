@@ -1,0 +1,29 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { createContext, logFields, pinoMixin, runWithContext } from './index.js';
+
+describe('log fields', () => {
+  it('carry the ids inside a request and nothing outside', () => {
+    expect(logFields()).toEqual({});
+    const ctx = createContext({ traceId: 't-1', requestId: 'r-1' });
+    expect(runWithContext(ctx, logFields)).toEqual({ 'trace-id': 't-1', 'request-id': 'r-1' });
+    ctx.assign({ userId: 'u-1' });
+    expect(runWithContext(ctx, logFields)).toEqual({ 'trace-id': 't-1', 'request-id': 'r-1', 'user-id': 'u-1' });
+  });
+
+  it('a pino logger with the mixin writes them on every line', () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(JSON.parse(String(chunk)));
+        cb();
+      },
+    });
+    const log = pino({ mixin: pinoMixin() }, sink);
+    runWithContext(createContext({ traceId: 't-2', userId: 'u-2' }), () => log.info('inside'));
+    log.info('outside');
+    expect(lines[0]).toMatchObject({ msg: 'inside', 'trace-id': 't-2', 'user-id': 'u-2' });
+    expect(lines[1]).not.toHaveProperty('trace-id');
+  });
+});
