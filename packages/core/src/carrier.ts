@@ -61,7 +61,9 @@ export function compileExtractor(options: ExtractOptions = {}): Extractor {
 
   return function extract(get, source) {
     const metadata = new Map<string, string>();
-    const traceId = readTraceId(get, traceDef, onDrop);
+    const bridge = slot.bridge;
+    // An incoming id keeps the chain's identity; a fresh chain shares the active span's trace id.
+    const traceId = readTraceId(get, traceDef, onDrop) ?? bridge?.activeTraceId() ?? newTraceId();
     metadata.set(TRACE_ID, traceId);
     const trusted = decide(source?.remoteAddress);
     let requestId = source?.requestId;
@@ -86,7 +88,9 @@ export function compileExtractor(options: ExtractOptions = {}): Extractor {
     }
     const ms = resolveBudget(requestedMs, budget);
     const deadline = ms === undefined ? undefined : Date.now() + ms;
-    return new Context(traceId, requestId, metadata.get('user-id'), metadata, deadline, deadline !== undefined, undefined);
+    const ctx = new Context(traceId, requestId, metadata.get('user-id'), metadata, deadline, deadline !== undefined, undefined);
+    if (bridge !== undefined) bridge.annotate(ctx);
+    return ctx;
   };
 }
 
@@ -129,7 +133,7 @@ function one(raw: string | readonly unknown[] | undefined, key: string, onDrop: 
   return undefined;
 }
 
-function readTraceId(get: CarrierGetter, traceDef: KeyDefinition, onDrop: DropHandler): string {
+function readTraceId(get: CarrierGetter, traceDef: KeyDefinition, onDrop: DropHandler): string | undefined {
   const tp = readTraceparent(get, onDrop);
   if (tp !== undefined) return tp.traceId;
   const id = readOne(get, traceDef, onDrop);
@@ -140,7 +144,7 @@ function readTraceId(get: CarrierGetter, traceDef: KeyDefinition, onDrop: DropHa
     if (problem === undefined) return legacy;
     onDrop(dropOf('x-request-id', problem, legacy));
   }
-  return newTraceId();
+  return undefined;
 }
 
 /** Reads and validates the incoming `traceparent`, dropping it with a reason when invalid. */

@@ -1,7 +1,7 @@
 import { CancelledError, DeadlineExceededError, InvalidMetadataError, NoContextError } from './errors.js';
 import { newRequestId, newTraceId } from './ids.js';
 import { checkValue, type ContextKey, LIMITS, normalizeKey } from './schema.js';
-import { als } from './storage.js';
+import { als, slot } from './storage.js';
 import { checkTimeout, earliestDeadline, MAX_TIMER_MS } from './deadline.js';
 
 /**
@@ -116,6 +116,7 @@ export class Context implements OwnedContext {
     const userId = setValues(next, values, this.userId);
     for (const [k, v] of next) this.metadata.set(k, v);
     this.userId = userId;
+    slot.bridge?.annotate(this);
   }
 
   end(): void {
@@ -189,6 +190,11 @@ function onDeadline(ctx: Context): void {
   ctx._abort(new DeadlineExceededError());
 }
 
+/** A new chain's trace id: the active span's when a tracing bridge has one. */
+function rootTraceId(): string {
+  return slot.bridge?.activeTraceId() ?? newTraceId();
+}
+
 /** Ids that code may not change once a chain started. */
 const FIXED = new Set(['trace-id', 'request-id']);
 
@@ -236,7 +242,7 @@ export function deriveContext(
   userId?: string,
 ): Context {
   if (parent === undefined) {
-    const traceId = newTraceId();
+    const traceId = rootTraceId();
     const requestId = newRequestId();
     const md = metadata ?? new Map<string, string>();
     md.set('trace-id', traceId);
@@ -279,7 +285,7 @@ export function createContext(init: ContextInit = {}): OwnedContext {
   let traceId: string;
   let requestId: string;
   if (parent === undefined) {
-    traceId = init.traceId === undefined ? newTraceId() : checkValue('trace-id', init.traceId);
+    traceId = init.traceId === undefined ? rootTraceId() : checkValue('trace-id', init.traceId);
     requestId = init.requestId === undefined ? newRequestId() : checkValue('request-id', init.requestId);
     metadata.set('trace-id', traceId);
     metadata.set('request-id', requestId);

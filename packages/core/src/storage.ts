@@ -12,13 +12,27 @@ interface Slot {
   readonly als: AsyncLocalStorage<RequestContext>;
   readonly keys: Map<string, KeyDefinition>;
   readonly drops: Map<string, number>;
+  /** A tracing bridge (OpenTelemetry), when one is enabled. */
+  bridge?: TracingBridge | undefined;
+}
+
+/**
+ * What a tracing system (the OpenTelemetry bridge) lends ctxkit: the active span's trace id, so
+ * that new contexts share it, and a place to record a context's ids on the active span.
+ * @internal
+ */
+export interface TracingBridge {
+  /** The active span's trace id, when there is a valid one. */
+  activeTraceId(): string | undefined;
+  /** Called when an adapter created a context or its user id was assigned. */
+  annotate(ctx: RequestContext): void;
 }
 
 const KEY = Symbol.for('ctxkit.core');
 const g = globalThis as unknown as Record<symbol, Slot | undefined>;
 
 function createSlot(): Slot {
-  return { shape: 1, als: new AsyncLocalStorage(), keys: new Map(), drops: new Map() };
+  return { shape: 1, als: new AsyncLocalStorage(), keys: new Map(), drops: new Map(), bridge: undefined };
 }
 
 const existing = g[KEY];

@@ -1,0 +1,83 @@
+import {
+  context,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  propagation,
+  ROOT_CONTEXT,
+  trace,
+} from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { CompositePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileExtractor } from './adapter.js';
+import { createContext, defineKey, runWithContext } from './index.js';
+import { ctxkitPropagator, enableOpenTelemetry } from './otel.js';
+
+const exporter = new InMemorySpanExporter();
+const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+const tracer = provider.getTracer('test');
+const plan = defineKey('plan');
+let disable: () => void;
+
+beforeAll(() => {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  trace.setGlobalTracerProvider(provider);
+  propagation.setGlobalPropagator(
+    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), ctxkitPropagator({ baggageKeys: ['user-id', plan] })] }),
+  );
+  disable = enableOpenTelemetry({ attributeKeys: [plan] });
+});
+afterAll(async () => {
+  disable();
+  await provider.shutdown();
+  trace.disable();
+  context.disable();
+  propagation.disable();
+});
+
+describe('OpenTelemetry bridge', () => {
+  it('a new chain takes the active span trace id, and records the user on the span', () => {
+    exporter.reset();
+    const extract = compileExtractor({ trust: 'edge' });
+    tracer.startActiveSpan('server', (span) => {
+      const ctx = extract(() => undefined);
+      expect(ctx.traceId).toBe(span.spanContext().traceId);
+      ctx.assign({ userId: 'u-1', plan: 'pro' });
+      span.end();
+    });
+    const [span] = exporter.getFinishedSpans();
+    expect(span!.attributes).toMatchObject({ 'enduser.id': 'u-1', 'ctxkit.plan': 'pro' });
+    expect(span!.attributes).not.toHaveProperty('ctxkit.trace_id');
+    expect(createContext().traceId).toMatch(/^[0-9a-f]{32}$/); // no span active: a new id
+  });
+
+  it('an incoming legacy non-hex id stays ctxkit id and is recorded on the span', () => {
+    exporter.reset();
+    const extract = compileExtractor({ trust: 'edge' });
+    tracer.startActiveSpan('server', (span) => {
+      expect(extract((k) => (k === 'x-request-id' ? 'legacy-42' : undefined)).traceId).toBe('legacy-42');
+      span.end();
+    });
+    expect(exporter.getFinishedSpans()[0]!.attributes['ctxkit.trace_id']).toBe('legacy-42');
+  });
+
+  it('the propagator joins a 32-hex legacy trace-id when there is no traceparent', () => {
+    const legacy = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const joined = propagation.extract(ROOT_CONTEXT, { 'trace-id': legacy }, defaultTextMapGetter);
+    expect(trace.getSpanContext(joined)).toMatchObject({ traceId: legacy, isRemote: true });
+    const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const w3c = propagation.extract(ROOT_CONTEXT, { traceparent: tp, 'trace-id': legacy }, defaultTextMapGetter);
+    expect(trace.getSpanContext(w3c)!.traceId).toBe('0af7651916cd43dd8448eb211c80319c');
+    const bad = propagation.extract(ROOT_CONTEXT, { 'trace-id': 'not-hex' }, defaultTextMapGetter);
+    expect(trace.getSpanContext(bad)).toBeUndefined();
+  });
+
+  it('the propagator writes the named keys as W3C baggage, percent-encoded', () => {
+    const carrier: Record<string, string> = {};
+    runWithContext(createContext({ userId: 'u-7', values: { plan: 'pro plan;x' } }), () =>
+      propagation.inject(context.active(), carrier, defaultTextMapSetter),
+    );
+    expect(carrier.baggage).toBe('user-id=u-7,plan=pro%20plan%3Bx');
+  });
+});
