@@ -1,0 +1,10 @@
+// Original file: /work/main/examples/api/proto/inventory.proto
+
+
+export interface WatchStockRequest {
+  'skus'?: (string)[];
+}
+
+export interface WatchStockRequest__Output {
+  'skus': (string)[];
+}

@@ -1,0 +1,20 @@
+// Original file: /work/main/examples/api/proto/orders.proto
+
+
+export interface CreateOrderRequest {
+  'sku'?: (string);
+  'quantity'?: (number);
+  /**
+   * Test hook for the demo: work the inventory hop does, ms.
+   */
+  'inventoryWorkMs'?: (number);
+}
+
+export interface CreateOrderRequest__Output {
+  'sku': (string);
+  'quantity': (number);
+  /**
+   * Test hook for the demo: work the inventory hop does, ms.
+   */
+  'inventoryWorkMs': (number);
+}

@@ -1,0 +1,10 @@
+// Original file: /work/main/examples/api/proto/orders.proto
+
+
+export interface GetOrderRequest {
+  'orderId'?: (string);
+}
+
+export interface GetOrderRequest__Output {
+  'orderId': (string);
+}
