@@ -1,0 +1,11 @@
+/**
+ * @ctxkit/fastify — the Fastify 5 plugin: every request runs in a ctxkit context, from
+ * `onRequest` to `onResponse`, and everything it awaits carries it on.
+ * @packageDocumentation
+ */
+
+export { ctxkit, ctxkit as default } from './plugin.js';
+export type { CtxkitFastifyOptions } from './options.js';
+
+// --- for adapter authors and custom error handlers ---
+export { ctxkitErrorHandler } from './error-handler.js';

@@ -1,0 +1,30 @@
+import type { HttpContextOptions } from '@ctxkit/core/adapter';
+import type { FastifyRequest } from 'fastify';
+
+/**
+ * Options of the {@link ctxkit} plugin, resolved once when it is registered.
+ *
+ * Extends core's `HttpContextOptions`: `trust` (default `'edge'`: only the trace id is read
+ * from clients), `defaultTimeoutMs`, `maxTimeoutMs` (both milliseconds), `timeoutHeader`
+ * (default `request-timeout-ms`), `echoHeaders` (default: `trace-id` and `request-id`) and
+ * `onDrop` (receives every dropped incoming value with its reason).
+ */
+export interface CtxkitFastifyOptions extends HttpContextOptions {
+  /**
+   * Returns the authenticated user's id, or `undefined` when there is none. Runs as the last
+   * `preHandler` hook of every route registered after the plugin, so every authentication hook
+   * (`onRequest`, `preValidation`, `preHandler`, app or route level) has run before it. The id
+   * replaces any `user-id` a trusted peer sent; a value that cannot go on the wire fails the
+   * request with `InvalidMetadataError` (HTTP 500).
+   *
+   * @example
+   * resolveUser: (request) => request.user?.sub // after @fastify/jwt's jwtVerify()
+   */
+  readonly resolveUser?: ((request: FastifyRequest) => string | undefined | Promise<string | undefined>) | undefined;
+  /**
+   * Installs the error handler that answers errors with core's `errorResponse` (status and JSON
+   * `{ code, message, traceId }`) and logs unexpected ones in full. Default `true`; with `false`
+   * the application's own error handler sees every error (a deadline is `DeadlineExceededError`).
+   */
+  readonly errorHandler?: boolean | undefined;
+}

@@ -1,0 +1,132 @@
+import { type RequestContext, runWithContext, tryCurrentContext } from '@ctxkit/core';
+import type { HttpContextStarter } from '@ctxkit/core/adapter';
+import type {
+  FastifyInstance,
+  FastifyPluginCallback,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+  preHandlerHookHandler,
+  RouteOptions,
+} from 'fastify';
+import fp from 'fastify-plugin';
+import { Starters } from './budget.js';
+import { DeadlineReply } from './deadline-reply.js';
+import { ctxkitErrorHandler } from './error-handler.js';
+import type { CtxkitFastifyOptions } from './options.js';
+import { acceptedRequestId } from './request-id.js';
+import { bindLogIds } from './request-log.js';
+import { compileResolveUserHook } from './resolve-user.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * This request's ctxkit context (ids, deadline, cancellation, propagated values), set by
+     * the `@ctxkit/fastify` plugin in its `onRequest` hook. The same object
+     * `currentContext()` returns anywhere in the request.
+     */
+    ctx: RequestContext;
+  }
+}
+
+const REQUEST = Symbol('ctxkit.fastify.request');
+type Tracked = FastifyReply['raw'] & { [REQUEST]?: FastifyRequest | undefined };
+
+function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions, next: (err?: Error) => void): void {
+  const starters = new Starters(options);
+  const onDrop = options.onDrop;
+  // Fastify's null logger (logger: false) has no child(): then nothing is bound or logged.
+  const logging = typeof fastify.log.child === 'function';
+  const serverCap = (fastify.initialConfig as { handlerTimeout?: number }).handlerTimeout ?? 0;
+  let routeCaps = serverCap > 0;
+  const resolveUserHook =
+    options.resolveUser === undefined ? undefined : compileResolveUserHook(options.resolveUser, logging);
+
+  fastify.decorateRequest('ctx', null as unknown as RequestContext);
+
+  fastify.addHook('onRoute', function ctxkitOnRoute(route: RouteOptions) {
+    const cap = route.handlerTimeout ?? 0;
+    if (cap > 0) {
+      routeCaps = true;
+      starters.forCap(cap);
+    }
+    if (resolveUserHook !== undefined) route.preHandler = appendHook(route.preHandler, resolveUserHook);
+  });
+
+  fastify.addHook('onRequest', function ctxkitOnRequest(request, reply, done) {
+    // Reading routeOptions builds an object: only when some route has a handler timeout.
+    const start: HttpContextStarter = routeCaps ? starters.forCap(request.routeOptions.handlerTimeout) : starters.base;
+    const ctx = start(request.raw, reply.raw, acceptedRequestId(request.id, onDrop));
+    request.ctx = ctx;
+    if (logging) {
+      bindLogIds(request, reply, ctx);
+      (reply.raw as Tracked)[REQUEST] = request;
+      reply.raw.on('close', logDisconnect);
+    }
+    if (ctx.deadline !== undefined) {
+      const signal = ctx.signal; // first access arms the deadline timer
+      if (signal.aborted) {
+        runWithContext(ctx, () => failAtOnce(reply, signal.reason, done));
+        return;
+      }
+      signal.addEventListener('abort', new DeadlineReply(request, reply), { once: true });
+    }
+    runWithContext(ctx, done);
+  });
+
+  // Code that resumes from stream events or callback queues runs outside the context onRequest
+  // entered (https://github.com/nodejs/node/issues/34430): body parsers in Fastify releases that
+  // do not restore it themselves, and any onRequest/preParsing hook calling done() from such a
+  // callback. Re-enter before validation, so preValidation, preHandler, the handler and all
+  // after run in it; when the context is intact (the usual case) this costs one getStore().
+  fastify.addHook('preValidation', function ctxkitPreValidation(request, _reply, done) {
+    const ctx = request.ctx;
+    if (ctx === null || tryCurrentContext() === ctx) done();
+    else runWithContext(ctx, done);
+  });
+
+  if (options.errorHandler !== false) fastify.setErrorHandler(ctxkitErrorHandler);
+  next();
+}
+
+/** A deadline already gone when the request arrived (a client timeout of 0, say): 504 now. */
+function failAtOnce(reply: FastifyReply, reason: unknown, done: HookHandlerDoneFunction): void {
+  reply.code(504);
+  done(reason as Error);
+}
+
+/** The response closed before it finished: the client went away. Logged as 499. */
+function logDisconnect(this: Tracked): void {
+  const request = this[REQUEST];
+  this[REQUEST] = undefined;
+  if (request !== undefined && !this.writableFinished) request.log.info({ statusCode: 499 }, 'client disconnected');
+}
+
+function appendHook(
+  existing: RouteOptions['preHandler'],
+  hook: preHandlerHookHandler,
+): preHandlerHookHandler | preHandlerHookHandler[] {
+  if (existing === undefined) return hook;
+  return Array.isArray(existing) ? [...existing, hook] : [existing as preHandlerHookHandler, hook];
+}
+
+/**
+ * The ctxkit plugin for Fastify 5: every request runs in a ctxkit context, current in every hook
+ * from `onRequest` on, in the handler and in everything they await, so downstream gRPC and HTTP
+ * calls carry its ids, deadline and cancellation. Register it before routes and before plugins
+ * whose hooks should see the context.
+ *
+ * @throws RangeError at registration for a negative or non-finite timeout option.
+ * @example
+ * const app = Fastify({ logger: true });
+ * await app.register(ctxkit, {
+ *   defaultTimeoutMs: 5_000,
+ *   maxTimeoutMs: 30_000,
+ *   resolveUser: (request) => request.user?.sub,
+ * });
+ * app.get('/orders', async (request) => orders.list({ user: request.ctx.userId }));
+ */
+export const ctxkit: FastifyPluginCallback<CtxkitFastifyOptions> = fp(registerCtxkit, {
+  name: '@ctxkit/fastify',
+  fastify: '5.x',
+});
