@@ -1,0 +1,213 @@
+import {
+  type Deadline,
+  type InterceptingListener,
+  type Interceptor,
+  type InterceptorOptions,
+  type NextCall,
+  type StatusObject,
+  InterceptingCall,
+  Metadata,
+  status as grpcStatus,
+} from '@grpc/grpc-js';
+import { CancelledError, DeadlineExceededError, type MissingContextMode, type RequestContext, tryCurrentContext } from '@ctxkit/core';
+import { injectContext, MAX_TIMER_MS, reportMissingContext } from '@ctxkit/core/adapter';
+
+/** Options of {@link clientInterceptor}, resolved once when it is created. */
+export interface ClientInterceptorOptions {
+  /**
+   * What a call made outside any request context does: `'throw'` a `NoContextError` from the
+   * call site, `'warn'` once per call site (`CTXKIT_NO_CONTEXT`, naming where), or `'ignore'`.
+   * Default `'warn'`.
+   */
+  readonly missingContext?: MissingContextMode | undefined;
+  /**
+   * Whether the context's values replace metadata keys the caller set explicitly on the call.
+   * Default `false`: what the caller wrote on that call wins.
+   */
+  readonly override?: boolean | undefined;
+  /** Limits which propagated keys leave (for calls to outside services). Default: all of them. */
+  readonly allow?: ((key: string) => boolean) | undefined;
+}
+
+/**
+ * A grpc-js client interceptor that carries the current ctxkit context on every call: its
+ * propagated keys as metadata, its deadline as the call's (`min(call option, context)`), and its
+ * cancellation (an aborted context cancels the call with CANCELLED, or DEADLINE_EXCEEDED when the
+ * deadline aborted it). A context with no time left fails the call at once with
+ * DEADLINE_EXCEEDED (CANCELLED when cancelled) and sends nothing. Works for all four call kinds.
+ *
+ * @throws {@link NoContextError} from the call site, for a call outside any context, when
+ *   `missingContext` is `'throw'`.
+ * @example
+ * const client = new pkg.Orders(target, credentials.createInsecure(), {
+ *   interceptors: [clientInterceptor()],
+ * });
+ */
+export function clientInterceptor(options: ClientInterceptorOptions = {}): Interceptor {
+  const missing = options.missingContext ?? 'warn';
+  const override = options.override === true;
+  const allow = options.allow;
+
+  return function ctxkitClientInterceptor(callOptions: InterceptorOptions, nextCall: NextCall): InterceptingCall {
+    const ctx = tryCurrentContext();
+    if (ctx === undefined) {
+      if (missing !== 'ignore') reportMissingContext(missing, `gRPC call ${callOptions.method_definition.path}`);
+      return new InterceptingCall(nextCall(callOptions));
+    }
+    const signal = ctx.signal;
+    if (signal.aborted) return expiredCall(signal.reason);
+    const deadline = ctx.deadline;
+    let next: InterceptingCallInterface;
+    if (deadline === undefined) {
+      next = nextCall(callOptions);
+    } else {
+      const left = deadline - Date.now();
+      if (left <= 0) return expiredCall(new DeadlineExceededError());
+      const own = callOptions.deadline;
+      if (own === undefined || deadlineMs(own) > deadline) {
+        // Deadlines past what a Node timer can time are clamped: grpc-js then still times the
+        // call (it ignores longer ones) and never throws "Deadline is too far in the future".
+        const use = left > MAX_TIMER_MS ? Date.now() + MAX_TIMER_MS : deadline;
+        next = nextCall({ ...callOptions, deadline: use });
+      } else {
+        next = nextCall(callOptions);
+      }
+    }
+    return new ContextCall(next, ctx, signal, override, allow);
+  };
+}
+
+// grpc-js does not export these two types by name.
+type InterceptingCallInterface = ReturnType<NextCall>;
+type MessageContext = Parameters<InterceptingCallInterface['sendMessageWithContext']>[0];
+
+// The metadata being written by injectContext, which runs synchronously: module-level setters
+// reading it spare a closure per call.
+let target: Metadata | undefined;
+function setKey(key: string, value: string): void {
+  target!.set(key, value);
+}
+function addKey(key: string, value: string): void {
+  if (target!.get(key).length === 0) target!.set(key, value);
+}
+
+function deadlineMs(deadline: Deadline): number {
+  return typeof deadline === 'number' ? deadline : deadline.getTime();
+}
+
+/** The gRPC status an aborted context's reason means. */
+function abortStatus(reason: unknown): { code: grpcStatus; details: string } {
+  if (reason instanceof DeadlineExceededError) return { code: grpcStatus.DEADLINE_EXCEEDED, details: reason.message };
+  if (reason instanceof CancelledError) return { code: grpcStatus.CANCELLED, details: reason.message };
+  return { code: grpcStatus.CANCELLED, details: 'cancelled by the request context' };
+}
+
+/**
+ * One call under a context: writes the context's keys into the outgoing metadata and cancels the
+ * call when the context aborts. It is its own abort listener (`handleEvent`) and its own inner
+ * listener, so a call allocates no closures; the abort listener goes when the status arrives.
+ */
+class ContextCall extends InterceptingCall implements InterceptingListener {
+  readonly #ctx: RequestContext;
+  readonly #signal: AbortSignal;
+  readonly #override: boolean;
+  readonly #allow: ((key: string) => boolean) | undefined;
+  #listener: Partial<InterceptingListener> | undefined = undefined;
+
+  constructor(
+    next: InterceptingCallInterface,
+    ctx: RequestContext,
+    signal: AbortSignal,
+    override: boolean,
+    allow: ((key: string) => boolean) | undefined,
+  ) {
+    super(next);
+    this.#ctx = ctx;
+    this.#signal = signal;
+    this.#override = override;
+    this.#allow = allow;
+  }
+
+  override start(metadata: Metadata, listener?: Partial<InterceptingListener>): void {
+    // A copy, not the caller's object: callers reuse Metadata objects across calls, and keys
+    // written into theirs would pass for explicit ones on the next call under another context.
+    const md = metadata.clone();
+    target = md;
+    try {
+      injectContext(this.#ctx, this.#override ? setKey : addKey, this.#allow);
+    } finally {
+      target = undefined;
+    }
+    this.#listener = listener;
+    this.#signal.addEventListener('abort', this);
+    try {
+      super.start(md, this);
+    } catch (error) {
+      this.#signal.removeEventListener('abort', this);
+      throw error;
+    }
+  }
+
+  /** The context aborted: cancel the call with the status its reason means. */
+  handleEvent(): void {
+    const { code, details } = abortStatus(this.#signal.reason);
+    this.cancelWithStatus(code, details);
+  }
+
+  onReceiveMetadata(metadata: Metadata): void {
+    this.#listener?.onReceiveMetadata?.(metadata);
+  }
+
+  onReceiveMessage(message: unknown): void {
+    this.#listener?.onReceiveMessage?.(message);
+  }
+
+  onReceiveStatus(status: StatusObject): void {
+    this.#signal.removeEventListener('abort', this);
+    this.#listener?.onReceiveStatus?.(status);
+  }
+}
+
+/**
+ * A call that never reaches the channel: its status (DEADLINE_EXCEEDED or CANCELLED) is
+ * delivered on the next tick, as a real call's would be, and everything else is a no-op.
+ */
+class ExpiredCall implements InterceptingCallInterface {
+  readonly #status: StatusObject;
+  #done = false;
+
+  constructor(reason: unknown) {
+    const { code, details } = abortStatus(reason);
+    this.#status = { code, details, metadata: new Metadata() };
+  }
+
+  start(_metadata: Metadata, listener?: Partial<InterceptingListener>): void {
+    process.nextTick(deliver, this, listener);
+  }
+
+  _deliver(listener: Partial<InterceptingListener> | undefined): void {
+    if (this.#done) return;
+    this.#done = true;
+    listener?.onReceiveStatus?.(this.#status);
+  }
+
+  cancelWithStatus(): void {}
+  getPeer(): string {
+    return '';
+  }
+  sendMessageWithContext(_context: MessageContext, _message: unknown): void {}
+  sendMessage(_message: unknown): void {}
+  startRead(): void {}
+  halfClose(): void {}
+  getAuthContext(): null {
+    return null;
+  }
+}
+
+function deliver(call: ExpiredCall, listener: Partial<InterceptingListener> | undefined): void {
+  call._deliver(listener);
+}
+
+function expiredCall(reason: unknown): InterceptingCall {
+  return new InterceptingCall(new ExpiredCall(reason));
+}

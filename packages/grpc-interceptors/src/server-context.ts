@@ -1,0 +1,95 @@
+import type { Deadline, Metadata } from '@grpc/grpc-js';
+import { CancelledError, DeadlineExceededError, type DropHandler, type OwnedContext, type TrustOption } from '@ctxkit/core';
+import { type CarrierGetter, compileExtractor } from '@ctxkit/core/adapter';
+
+/** How the server side builds a call's context; resolved once at set-up. */
+export interface ServerContextOptions {
+  /** Which incoming keys to honour. Default `'internal'`: every declared key from every peer. */
+  readonly trust?: TrustOption | undefined;
+  /** Budget, ms, for a call that arrives without a deadline. Default: none. */
+  readonly defaultTimeoutMs?: number | undefined;
+  /** Longest budget, ms, a caller may ask for; longer deadlines are shortened to it. */
+  readonly maxTimeoutMs?: number | undefined;
+  /** Receives every dropped incoming value. Default: core's counter (`droppedValues()`). */
+  readonly onDrop?: DropHandler | undefined;
+}
+
+/** What the server side needs from a grpc-js call, intercepting or surface. */
+export interface ServerCallInfo {
+  getDeadline(): Deadline;
+  getPeer(): string;
+}
+
+/** Builds the context of one incoming call from its metadata and deadline. @internal */
+export type OpenContext = (metadata: Metadata, call: ServerCallInfo) => OwnedContext;
+
+/** The opaque metadata slot where the interceptor leaves the call's context for the wrapper. */
+export const CONTEXT_SLOT = 'ctxkit.context';
+
+// The metadata being read by the extractor, which runs synchronously: one module-level getter
+// instead of a closure per call.
+let reading: Metadata | undefined;
+const readMetadata: CarrierGetter = (key) => reading!.get(key);
+
+/** Compiles the builder of incoming calls' contexts. @internal */
+export function compileOpenContext(options: ServerContextOptions = {}): OpenContext {
+  const trust = options.trust ?? 'internal';
+  const extract = compileExtractor({
+    trust,
+    // gRPC has its own deadline (grpc-timeout, parsed by grpc-js); no HTTP timeout header.
+    timeoutHeader: false,
+    defaultTimeoutMs: options.defaultTimeoutMs,
+    maxTimeoutMs: options.maxTimeoutMs,
+    onDrop: options.onDrop,
+  });
+  // Only trust rules naming peers need the remote address; formatting it costs on every call.
+  const needsPeer = typeof trust === 'object' && trust.from !== undefined;
+
+  return function openContext(metadata, call) {
+    reading = metadata;
+    let ctx: OwnedContext;
+    try {
+      ctx = extract(readMetadata, {
+        timeoutMs: timeoutOf(call.getDeadline()),
+        remoteAddress: needsPeer ? peerAddress(call.getPeer()) : undefined,
+      });
+    } finally {
+      reading = undefined;
+    }
+    // Reading the signal arms core's deadline timer (it is created lazily).
+    void ctx.signal;
+    return ctx;
+  };
+}
+
+/** Milliseconds left before a grpc-js deadline; `undefined` for none (Infinity). */
+function timeoutOf(deadline: Deadline): number | undefined {
+  const ms = deadlineMs(deadline);
+  if (!Number.isFinite(ms)) return undefined;
+  const left = ms - Date.now();
+  return Math.max(left, 0);
+}
+
+function deadlineMs(deadline: Deadline): number {
+  return typeof deadline === 'number' ? deadline : deadline.getTime();
+}
+
+/** `getPeer()` is `address:port` (or `unknown`); trust rules match the address. */
+function peerAddress(peer: string): string | undefined {
+  if (peer === 'unknown' || peer === '') return undefined;
+  const colon = peer.lastIndexOf(':');
+  const host = colon > 0 && /^\d+$/.test(peer.slice(colon + 1)) ? peer.slice(0, colon) : peer;
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+/**
+ * Aborts a call's context because the call went away: with {@link DeadlineExceededError} when its
+ * deadline has passed (grpc-js answered DEADLINE_EXCEEDED itself), else {@link CancelledError}.
+ * @internal
+ */
+export function abortCallContext(ctx: OwnedContext, call: ServerCallInfo): void {
+  const now = Date.now();
+  const expired = now >= deadlineMs(call.getDeadline()) || now >= (ctx.deadline ?? Number.POSITIVE_INFINITY);
+  ctx.cancel(expired ? new DeadlineExceededError() : new CancelledError());
+  ctx.end();
+}
