@@ -4,7 +4,8 @@ import { countDrop, dropOf, type DropHandler } from './drops.js';
 import { newRequestId, newTraceId } from './ids.js';
 import { keyDefinition, LIMITS, valueProblem, type KeyDefinition } from './schema.js';
 import { slot } from './storage.js';
-import { parseTraceparent, type TraceParent } from './traceparent.js';
+import { formatTraceparent, parseTraceparent, type TraceParent } from './traceparent.js';
+import { parseTracestate } from './tracestate.js';
 import { compileTrust, type TrustOption } from './trust.js';
 
 /** The HTTP header that carries the remaining budget, in integer milliseconds. */
@@ -44,6 +45,8 @@ export type Extractor = (get: CarrierGetter, source?: ExtractSource) => OwnedCon
 
 const TRACE_ID = 'trace-id';
 const REQUEST_ID = 'request-id';
+const TRACEPARENT = 'traceparent';
+const TRACESTATE = 'tracestate';
 
 /**
  * Compiles, once, the function every adapter uses to build a request's context from incoming
@@ -62,8 +65,9 @@ export function compileExtractor(options: ExtractOptions = {}): Extractor {
   return function extract(get, source) {
     const metadata = new Map<string, string>();
     const bridge = slot.bridge;
+    const tp = readTraceparent(get, onDrop);
     // An incoming id keeps the chain's identity; a fresh chain shares the active span's trace id.
-    const traceId = readTraceId(get, traceDef, onDrop) ?? bridge?.activeTraceId() ?? newTraceId();
+    const traceId = tp?.traceId ?? readTraceId(get, traceDef, onDrop) ?? bridge?.activeTraceId() ?? newTraceId();
     metadata.set(TRACE_ID, traceId);
     const trusted = decide(source?.remoteAddress);
     let requestId = source?.requestId;
@@ -73,6 +77,7 @@ export function compileExtractor(options: ExtractOptions = {}): Extractor {
     requestId ??= newRequestId();
     metadata.set(REQUEST_ID, requestId);
     let bytes = TRACE_ID.length + traceId.length + REQUEST_ID.length + requestId.length;
+    if (tp !== undefined) bytes += forwardTraceContext(get, tp, metadata, onDrop);
     if (trusted === 'declared') {
       for (const def of slot.keys.values()) bytes = readKey(get, def, metadata, bytes, onDrop);
     } else if (trusted !== 'none') {
@@ -133,9 +138,24 @@ function one(raw: string | readonly unknown[] | undefined, key: string, onDrop: 
   return undefined;
 }
 
+/**
+ * Keeps a valid incoming `traceparent` (as version 00) and its `tracestate` in the metadata, so
+ * that they are forwarded as the W3C spec asks of a participant that creates no span.
+ */
+function forwardTraceContext(get: CarrierGetter, tp: TraceParent, into: Map<string, string>, onDrop: DropHandler): number {
+  const traceparent = formatTraceparent(tp);
+  into.set(TRACEPARENT, traceparent);
+  const raw = get(TRACESTATE);
+  if (raw === undefined || (typeof raw !== 'string' && !raw.every((v) => typeof v === 'string'))) {
+    return TRACEPARENT.length + traceparent.length;
+  }
+  const state = parseTracestate(raw as string | string[], (reason) => onDrop(dropOf(TRACESTATE, reason, raw)));
+  if (state === undefined || state === '') return TRACEPARENT.length + traceparent.length;
+  into.set(TRACESTATE, state);
+  return TRACEPARENT.length + traceparent.length + TRACESTATE.length + state.length;
+}
+
 function readTraceId(get: CarrierGetter, traceDef: KeyDefinition, onDrop: DropHandler): string | undefined {
-  const tp = readTraceparent(get, onDrop);
-  if (tp !== undefined) return tp.traceId;
   const id = readOne(get, traceDef, onDrop);
   if (id !== undefined) return id;
   const legacy = one(get('x-request-id'), 'x-request-id', onDrop);
@@ -155,13 +175,14 @@ export function readTraceparent(get: CarrierGetter, onDrop: DropHandler = countD
 
 /**
  * Writes every propagated key of `ctx` through `set`, in wire form. `allow`, when given,
- * limits which keys leave (for external targets).
+ * limits which keys leave (for external targets). A received `traceparent`/`tracestate` is
+ * forwarded unless a tracing bridge is on (then the tracer's instrumentation writes its own).
  */
 export function injectContext(ctx: RequestContext, set: CarrierSetter, allow?: (key: string) => boolean): void {
-  if (allow === undefined) {
-    for (const [k, v] of ctx.metadata) set(k, v);
-  } else {
-    for (const [k, v] of ctx.metadata) if (allow(k)) set(k, v);
+  const tracer = slot.bridge !== undefined;
+  for (const [k, v] of ctx.metadata) {
+    if (tracer && (k === TRACEPARENT || k === TRACESTATE)) continue;
+    if (allow === undefined || allow(k)) set(k, v);
   }
 }
 
