@@ -1,5 +1,6 @@
 import { deriveContext, type OwnedContext, type RequestContext, Context } from './context.js';
 import { parseHttpTimeout, resolveBudget, type BudgetOptions } from './deadline.js';
+import { parseBaggage } from './baggage.js';
 import { countDrop, dropOf, type DropHandler } from './drops.js';
 import { newRequestId, newTraceId } from './ids.js';
 import { keyDefinition, LIMITS, valueProblem, type KeyDefinition } from './schema.js';
@@ -28,6 +29,12 @@ export interface ExtractOptions extends BudgetOptions {
   readonly timeoutHeader?: string | false | undefined;
   /** Receives dropped values. Default {@link countDrop}. */
   readonly onDrop?: DropHandler | undefined;
+  /**
+   * Also read trusted declared keys from W3C `baggage` when their own header is absent (for
+   * peers instrumented with OpenTelemetry baggage). Default `false`. Baggage is only ever read
+   * for keys the trust policy honours, so the public edge never takes it from clients.
+   */
+  readonly readBaggage?: boolean | undefined;
 }
 
 /** What the transport knows besides the carrier. */
@@ -47,6 +54,7 @@ const TRACE_ID = 'trace-id';
 const REQUEST_ID = 'request-id';
 const TRACEPARENT = 'traceparent';
 const TRACESTATE = 'tracestate';
+const BAGGAGE = 'baggage';
 
 /**
  * Compiles, once, the function every adapter uses to build a request's context from incoming
@@ -59,6 +67,7 @@ export function compileExtractor(options: ExtractOptions = {}): Extractor {
   const timeoutHeader = options.timeoutHeader === undefined ? TIMEOUT_HEADER : options.timeoutHeader;
   const onDrop = options.onDrop ?? countDrop;
   const budget: BudgetOptions = { defaultTimeoutMs: options.defaultTimeoutMs, maxTimeoutMs: options.maxTimeoutMs };
+  const readBaggage = options.readBaggage === true;
   const traceDef = keyDefinition(TRACE_ID)!;
   const requestDef = keyDefinition(REQUEST_ID)!;
 
@@ -86,6 +95,7 @@ export function compileExtractor(options: ExtractOptions = {}): Extractor {
         if (def !== undefined) bytes = readKey(get, def, metadata, bytes, onDrop);
       }
     }
+    if (readBaggage && trusted !== 'none') bytes = readFromBaggage(get, trusted, metadata, bytes, onDrop);
     let requestedMs = source?.timeoutMs;
     if (requestedMs === undefined && timeoutHeader !== false) {
       const raw = one(get(timeoutHeader), timeoutHeader, onDrop);
@@ -117,6 +127,33 @@ function readKey(
   }
   into.set(name, value);
   return next;
+}
+
+/** Fills trusted declared keys still missing from the `baggage` header, validated as any value. */
+function readFromBaggage(
+  get: CarrierGetter,
+  trusted: 'declared' | ReadonlySet<string>,
+  into: Map<string, string>,
+  bytes: number,
+  onDrop: DropHandler,
+): number {
+  const raw = get(BAGGAGE);
+  if (raw === undefined || (typeof raw !== 'string' && !raw.every((v) => typeof v === 'string'))) return bytes;
+  const baggage = parseBaggage(raw as string | string[], (reason) => onDrop(dropOf(BAGGAGE, reason, undefined)));
+  for (const [name, value] of baggage) {
+    if (into.has(name) || name === TRACE_ID || name === REQUEST_ID) continue;
+    const def = keyDefinition(name);
+    if (def === undefined || (trusted !== 'declared' && !trusted.has(name))) continue;
+    const problem = valueProblem(def, value);
+    const next = bytes + name.length + value.length;
+    if (problem !== undefined || next > LIMITS.totalBytes || into.size >= LIMITS.entries) {
+      onDrop(dropOf(BAGGAGE, `${name}: ${problem ?? 'propagated entries over the total limit'}`, value));
+      continue;
+    }
+    into.set(name, value);
+    bytes = next;
+  }
+  return bytes;
 }
 
 /** Reads and validates one value; drops it with a reason when it is not acceptable. */

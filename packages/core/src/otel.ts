@@ -13,6 +13,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { RequestContext } from './context.js';
+import { encodeBaggageValue } from './baggage.js';
 import { newSpanId } from './ids.js';
 import { normalizeKey, type ContextKey } from './schema.js';
 import { als, slot, type TracingBridge } from './storage.js';
@@ -120,9 +121,4 @@ export function ctxkitPropagator(options: PropagatorOptions = {}): TextMapPropag
       return baggageKeys.length === 0 ? [...LEGACY_HEADERS] : [...LEGACY_HEADERS, 'baggage'];
     },
   };
-}
-
-// https://www.w3.org/TR/baggage/#value: baggage-octet excludes space, '"', ',', ';', '\' and '%'.
-function encodeBaggageValue(value: string): string {
-  return value.replace(/[\s",;\\%]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 }
