@@ -1,0 +1,133 @@
+import { finished } from 'node:stream';
+import { checkTimeout } from './deadline.js';
+import { reportMissingContext } from './lost-context.js';
+import { callDeadline, compileOutgoing, OutgoingCall, type OutgoingOptions, writeHeaders } from './outgoing.js';
+import { als } from './storage.js';
+
+/** `RequestInit` plus a per-call timeout. */
+export interface CtxFetchInit extends RequestInit {
+  /** Timeout for this call, in ms; the earliest of it, the option's and the context's deadline wins. */
+  readonly timeoutMs?: number | undefined;
+}
+
+/** The global `fetch`'s signature, with {@link CtxFetchInit}; assignable to `typeof fetch`. */
+export type CtxFetch = (input: string | URL | Request, init?: CtxFetchInit) => Promise<Response>;
+
+/** Options of {@link createFetch}. */
+export interface FetchOptions extends OutgoingOptions {
+  /** The `fetch` to wrap (undici's, a test double…); default the global `fetch`, looked up per call. */
+  readonly fetch?: ((input: string | URL | Request, init?: RequestInit) => Promise<Response>) | undefined;
+}
+
+/**
+ * Creates a drop-in for the global `fetch` that carries the current context.
+ *
+ * Inside a context it adds the propagated keys as headers (never replacing one the caller set),
+ * sends the remaining budget in `request-timeout-ms`, and aborts the request (and a body still
+ * streaming) when the context is cancelled or its deadline passes, rejecting with
+ * `CancelledError` or `DeadlineExceededError`. A `signal` or `timeoutMs` the caller passes is
+ * honoured too: whichever ends first wins. With no time left it rejects at once and sends nothing.
+ * Outside any context it behaves like `fetch` and reports the call (`missingContext`).
+ *
+ * @throws RangeError for an invalid `timeoutMs` or `timeoutHeader`; `InvalidMetadataError` for
+ * an `allowKeys` name that cannot be a key. The returned function never throws: it rejects.
+ * @example
+ * const partnerFetch = createFetch({ allowKeys: ['trace-id'], timeoutMs: 2000 });
+ * const res = await partnerFetch('https://partner.example/api', { method: 'POST', body });
+ */
+export function createFetch(options: FetchOptions = {}): CtxFetch {
+  const out = compileOutgoing(options);
+  const base = options.fetch;
+
+  return function ctxFetch(input, init) {
+    const ctx = als.getStore();
+    let timeoutMs = out.timeoutMs;
+    try {
+      if (init?.timeoutMs !== undefined) timeoutMs = checkTimeout(init.timeoutMs, 'timeoutMs');
+      if (ctx === undefined) {
+        reportMissingContext(out.missingContext, 'fetch');
+        if (timeoutMs === undefined) return (base ?? fetch)(input, init);
+      }
+      const now = Date.now();
+      const deadline = callDeadline(ctx, timeoutMs, now);
+      const request = typeof input === 'object' && 'signal' in input ? input : undefined;
+      // As in fetch, init.headers replace a Request's own.
+      const headers = new Headers(init?.headers ?? request?.headers);
+      writeHeaders(out, ctx, deadline, now, headers);
+      const call = new FetchCall();
+      // init.signal replaces the Request's signal in fetch; ours replaces both, so follow it.
+      const early = call._start(ctx?.signal, init?.signal !== undefined ? init.signal : request?.signal, deadline, now);
+      if (early !== undefined) return Promise.reject(early);
+      return send(call, base ?? fetch, input, { ...init, headers, signal: call.controller.signal });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+}
+
+/**
+ * The global `fetch`, carrying the current context: {@link createFetch} with default options.
+ * @example
+ * const res = await ctxFetch('http://billing.internal/invoices'); // ids, budget and cancel go along
+ */
+export const ctxFetch: CtxFetch = createFetch();
+
+async function send(
+  call: FetchCall,
+  base: (input: string | URL | Request, init?: RequestInit) => Promise<Response>,
+  input: string | URL | Request,
+  init: RequestInit,
+): Promise<Response> {
+  let response: Response;
+  try {
+    response = await base(input, init);
+  } catch (error) {
+    call._release();
+    throw error;
+  }
+  call._watchBody(response);
+  return response;
+}
+
+// Last resort for one case only: a body left unread whose stream is collected while still open
+// (a small body fully received, then dropped) never closes, so finished() never calls back.
+const unreadBodies = new FinalizationRegistry<FetchCall>((call) => call._release());
+
+/**
+ * A fetch call. `fetch` resolves when the headers arrive, but the body may still be streaming
+ * and must stay cancellable by the context, through the same controller: so the call is released
+ * when the body closes (read to the end, cancelled, or errored — by our abort too), observed with
+ * `stream.finished`, which neither locks nor reads the stream. An unread body keeps the call
+ * linked until its deadline timer fires, the context aborts, undici cancels the body when the
+ * Response is collected (which closes it), or else the stream itself is collected (the registry
+ * above). A response without a body is released at once.
+ */
+class FetchCall extends OutgoingCall {
+  readonly controller = new AbortController();
+
+  _cancel(reason: unknown): void {
+    this.controller.abort(reason);
+  }
+
+  _watchBody(response: Response): void {
+    const body = response.body;
+    if (body === null || this._released) {
+      this._release();
+      return;
+    }
+    try {
+      // Node types finished() for Node streams only; it takes web streams since v18.14.
+      finished(body as unknown as NodeJS.ReadableStream, () => this._closed());
+    } catch {
+      // A body that is not a Node web stream (another fetch's): release now rather than never.
+      this._release();
+      return;
+    }
+    unreadBodies.register(body, this, this);
+  }
+
+  _closed(): void {
+    unreadBodies.unregister(this);
+    this._release();
+  }
+}
