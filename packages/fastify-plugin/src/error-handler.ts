@@ -13,12 +13,11 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
  */
 export function ctxkitErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const ctx = request.ctx as OwnedContext | null;
-  let cause: unknown = error;
-  if (error.code === 'FST_ERR_HANDLER_TIMEOUT') {
-    cause = new DeadlineExceededError();
-    ctx?.cancel(cause as DeadlineExceededError);
-  }
-  const { status, body, internal } = errorResponse(cause, ctx?.traceId);
+  const timedOut = error.code === 'FST_ERR_HANDLER_TIMEOUT' ? new DeadlineExceededError() : undefined;
+  const { status, body, internal } = errorResponse(timedOut ?? error, ctx?.traceId);
   if (internal) request.log.error({ err: error }, 'request failed');
   reply.code(status).type('application/json; charset=utf-8').send(body);
+  // After sending: aborting runs the context's listeners synchronously, and they must find
+  // the reply already sent.
+  if (timedOut !== undefined) ctx?.cancel(timedOut);
 }

@@ -33,7 +33,13 @@ const REQUEST = Symbol('ctxkit.fastify.request');
 type Tracked = FastifyReply['raw'] & { [REQUEST]?: FastifyRequest | undefined };
 
 function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions, next: (err?: Error) => void): void {
-  const starters = new Starters(options);
+  let starters: Starters;
+  try {
+    starters = new Starters(options);
+  } catch (error) {
+    next(error as Error);
+    return;
+  }
   const onDrop = options.onDrop;
   // Fastify's null logger (logger: false) has no child(): then nothing is bound or logged.
   const logging = typeof fastify.log.child === 'function';

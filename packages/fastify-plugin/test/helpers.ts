@@ -89,7 +89,9 @@ export async function rawCall(port: number, head: Buffer): Promise<string> {
   const socket = connect(port, '127.0.0.1');
   open.push(async () => socket.destroy());
   await once(socket, 'connect');
-  socket.end(head);
+  // write, not end: a half-closed request is an aborted one to Node's HTTP server.
+  // `Connection: close` in `head` makes the server close the socket after answering.
+  socket.write(head);
   const chunks: Buffer[] = [];
   socket.on('data', (c: Buffer) => chunks.push(c));
   await once(socket, 'close');

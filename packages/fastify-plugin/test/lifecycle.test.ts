@@ -1,0 +1,175 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { CancelledError, currentContext, type Drop, type RequestContext } from '@ctxkit/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { call, closeAll, listen, makeApp, W3C_TRACE_ID } from './helpers.js';
+
+afterEach(closeAll);
+
+/** Resolves when `signal` aborts, or rejects after `ms`. */
+function aborted(signal: AbortSignal, ms = 5000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`signal not aborted within ${ms} ms`)), ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve(signal.reason);
+    }, { once: true });
+  });
+}
+
+describe('client disconnect', () => {
+  it('aborts the handler context with CancelledError and logs 499 with the ids', async () => {
+    const { app, log } = await makeApp();
+    let started!: (ctx: RequestContext) => void;
+    const inHandler = new Promise<RequestContext>((r) => { started = r; });
+    let outcome: Promise<unknown> | undefined;
+    app.get('/slow', async (request) => {
+      outcome = aborted(currentContext().signal);
+      started(request.ctx);
+      await outcome.catch(() => undefined);
+      return { late: true };
+    });
+    const port = await listen(app);
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('GET /slow HTTP/1.1\r\nHost: x\r\ntrace-id: 4bf92f3577b34da6a3ce929d0e0e4736\r\n\r\n');
+    const ctx = await inHandler;
+    socket.destroy();
+    const reason = await outcome;
+    expect(reason).toBeInstanceOf(CancelledError);
+    const line = await log.waitFor((l) => l.statusCode === 499);
+    expect(line).toMatchObject({
+      msg: 'client disconnected',
+      'trace-id': '4bf92f3577b34da6a3ce929d0e0e4736',
+      'request-id': ctx.requestId,
+    });
+  });
+
+  it('does not abort nor log 499 for a POST whose body was read and answered', async () => {
+    const { app, log } = await makeApp();
+    let signal: AbortSignal | undefined;
+    app.post('/ok', async (request) => {
+      signal = request.ctx.signal;
+      return { ok: true };
+    });
+    const port = await listen(app);
+    const res = await call(port, '/ok', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+    expect(res.status).toBe(200);
+    await log.waitFor((l) => l.msg === 'request completed');
+    expect(signal?.aborted).toBe(false);
+    expect(log.lines.some((l) => l.statusCode === 499)).toBe(false);
+  });
+});
+
+describe('deadlines', () => {
+  function budgetApp(options: Parameters<typeof makeApp>[0], fastifyOptions?: Parameters<typeof makeApp>[1]) {
+    return makeApp(options, fastifyOptions).then(async ({ app, log }) => {
+      app.get('/budget', async (request) => ({ remaining: request.ctx.remainingMs(), deadline: request.ctx.deadline ?? null }));
+      return { port: await listen(app), log, app };
+    });
+  }
+
+  it('applies defaultTimeoutMs when the client sends none', async () => {
+    const { port } = await budgetApp({ defaultTimeoutMs: 2000 });
+    const body = (await call(port, '/budget')).json();
+    expect(body.remaining).toBeGreaterThan(1000);
+    expect(body.remaining).toBeLessThanOrEqual(2000);
+  });
+
+  it('has no deadline without options or header', async () => {
+    const { port } = await budgetApp({});
+    expect((await call(port, '/budget')).json().deadline).toBeNull();
+  });
+
+  it('honours a shorter client timeout and clamps a longer one to maxTimeoutMs', async () => {
+    const { port } = await budgetApp({ defaultTimeoutMs: 2000, maxTimeoutMs: 5000 });
+    const short = (await call(port, '/budget', { headers: { 'request-timeout-ms': '1500' } })).json();
+    expect(short.remaining).toBeLessThanOrEqual(1500);
+    expect(short.remaining).toBeGreaterThan(500);
+    const long = (await call(port, '/budget', { headers: { 'request-timeout-ms': '600000' } })).json();
+    expect(long.remaining).toBeLessThanOrEqual(5000);
+    expect(long.remaining).toBeGreaterThan(4000);
+  });
+
+  it('drops a malformed timeout header with a reason; the default applies', async () => {
+    const drops: Drop[] = [];
+    const { port } = await budgetApp({ defaultTimeoutMs: 2000, onDrop: (d) => drops.push(d) });
+    for (const bad of ['abc', '-5', '1.5', '99999999999']) {
+      const body = (await call(port, '/budget', { headers: { 'request-timeout-ms': bad } })).json();
+      expect(body.remaining).toBeGreaterThan(1000);
+      expect(body.remaining).toBeLessThanOrEqual(2000);
+    }
+    expect(drops.map((d) => [d.key, d.reason])).toEqual([
+      ['request-timeout-ms', 'malformed timeout (integer milliseconds expected)'],
+      ['request-timeout-ms', 'negative timeout'],
+      ['request-timeout-ms', 'malformed timeout (integer milliseconds expected)'],
+      ['request-timeout-ms', 'malformed timeout (integer milliseconds expected)'],
+    ]);
+  });
+
+  it('answers 504 with the error body when the deadline passes before a reply', async () => {
+    const { app, log } = await makeApp({ defaultTimeoutMs: 50 });
+    let reason: Promise<unknown> | undefined;
+    app.get('/stuck', async (request) => {
+      reason = aborted(request.ctx.signal);
+      await reason;
+      return { never: 'sent' };
+    });
+    const port = await listen(app);
+    const res = await call(port, '/stuck');
+    expect(res.status).toBe(504);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.json()).toEqual({ code: 'DEADLINE_EXCEEDED', message: 'deadline exceeded', traceId: res.headers['trace-id'] });
+    expect(res.headers['trace-id']).toMatch(W3C_TRACE_ID);
+    expect((await reason as Error).name).toBe('DeadlineExceededError');
+    await log.waitFor((l) => l.msg === 'request completed' && (l.res as { statusCode: number }).statusCode === 504);
+  });
+
+  it('answers 504 at once for a client timeout of 0', async () => {
+    const { app } = await makeApp({ defaultTimeoutMs: 5000 });
+    let ran = false;
+    app.get('/zero', async () => {
+      ran = true;
+      return {};
+    });
+    const port = await listen(app);
+    const res = await call(port, '/zero', { headers: { 'request-timeout-ms': '0' } });
+    expect(res.status).toBe(504);
+    expect(res.json().code).toBe('DEADLINE_EXCEEDED');
+    expect(ran).toBe(false);
+  });
+
+  it('agrees with Fastify handlerTimeout: the smaller budget sets the deadline, and both answer 504', async () => {
+    const { app } = await makeApp({ defaultTimeoutMs: 10_000, maxTimeoutMs: 60_000 });
+    app.get('/h', { handlerTimeout: 80 }, async (request) => {
+      const remaining = request.ctx.remainingMs();
+      await aborted(request.ctx.signal);
+      return { remaining };
+    });
+    app.get('/h-budget', { handlerTimeout: 80 }, async (request) => ({ remaining: request.ctx.remainingMs() }));
+    app.get('/short', { handlerTimeout: 10_000 }, async (request) => {
+      await aborted(request.ctx.signal);
+      return {};
+    });
+    const port = await listen(app);
+    const budget = (await call(port, '/h-budget', { headers: { 'request-timeout-ms': '30000' } })).json();
+    expect(budget.remaining).toBeLessThanOrEqual(80);
+    const res = await call(port, '/h');
+    expect(res.status).toBe(504);
+    expect(res.json()).toEqual({ code: 'DEADLINE_EXCEEDED', message: 'deadline exceeded', traceId: res.headers['trace-id'] });
+    const short = await call(port, '/short', { headers: { 'request-timeout-ms': '50' } });
+    expect(short.status).toBe(504);
+    expect(short.json().code).toBe('DEADLINE_EXCEEDED');
+  });
+
+  it('takes a server-wide handlerTimeout as the cap too', async () => {
+    const { port } = await budgetApp({}, { handlerTimeout: 3000 });
+    const body = (await call(port, '/budget', { headers: { 'request-timeout-ms': '60000' } })).json();
+    expect(body.remaining).toBeLessThanOrEqual(3000);
+    expect(body.remaining).toBeGreaterThan(2000);
+  });
+
+  it('refuses a negative timeout option at registration', async () => {
+    await expect(makeApp({ defaultTimeoutMs: -1 })).rejects.toThrow(RangeError);
+  });
+});
