@@ -65,9 +65,7 @@ export function clientInterceptor(options: ClientInterceptorOptions = {}): Inter
       if (left <= 0) return expiredCall(new DeadlineExceededError());
       const own = callOptions.deadline;
       if (own === undefined || deadlineMs(own) > deadline) {
-        // Deadlines past what a Node timer can time are clamped: grpc-js then still times the
-        // call (it ignores longer ones) and never throws "Deadline is too far in the future".
-        const use = left > MAX_TIMER_MS ? Date.now() + MAX_TIMER_MS : deadline;
+        const use = left > MAX_SENT_MS ? Date.now() + MAX_SENT_MS : deadline;
         next = nextCall({ ...callOptions, deadline: use });
       } else {
         next = nextCall(callOptions);
@@ -90,6 +88,15 @@ function setKey(key: string, value: string): void {
 function addKey(key: string, value: string): void {
   if (target!.get(key).length === 0) target!.set(key, value);
 }
+
+/**
+ * The longest budget sent. Longer ones go wrong in grpc-js: its client does not time a deadline
+ * past a Node timer's limit (MAX_TIMER_MS) and throws "Deadline is too far in the future" past
+ * 10^8 hours, and its server parses grpc-timeout with `| 0`, so past 2^31-1 ms the value wraps
+ * negative and the call times out at once. MAX_TIMER_MS is sent as 2147484S, which wraps; one
+ * second less is sent as 2147483S, which does not.
+ */
+const MAX_SENT_MS = MAX_TIMER_MS - 1000;
 
 function deadlineMs(deadline: Deadline): number {
   return typeof deadline === 'number' ? deadline : deadline.getTime();
