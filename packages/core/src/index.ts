@@ -41,3 +41,9 @@ export type { Drop, DropHandler } from './drops.js';
 
 export type { TrustOption, TrustRule } from './trust.js';
 export type { MissingContextMode } from './lost-context.js';
+
+export { createFetch, ctxFetch } from './fetch.js';
+export type { CtxFetch, CtxFetchInit, FetchOptions } from './fetch.js';
+export { ctxkitInterceptor } from './undici-interceptor.js';
+export type { DispatchInterceptorLike, DispatchLike, DispatchHandlerLike, DispatchControllerLike } from './undici-interceptor.js';
+export type { OutgoingOptions } from './outgoing.js';

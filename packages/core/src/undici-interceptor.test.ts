@@ -1,0 +1,155 @@
+import { getEventListeners } from 'node:events';
+import { Agent, type Dispatcher, request, fetch as undiciFetch } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { activeTimers, rejection, settle, startServer, type TestServer, within } from '../test/fetch/server.js';
+import { createContext, runWithContext, withCancel, withTimeout } from './context.js';
+import { CancelledError, DeadlineExceededError, NoContextError } from './errors.js';
+import { defineKey } from './schema.js';
+import { ctxkitInterceptor } from './undici-interceptor.js';
+
+const tenantId = defineKey('fetch-tenant');
+let srv: TestServer;
+let agent: Agent;
+let dispatcher: Dispatcher;
+
+beforeAll(async () => {
+  srv = await startServer();
+  agent = new Agent();
+  dispatcher = agent.compose(ctxkitInterceptor());
+});
+afterAll(async () => {
+  await agent.destroy();
+  await srv.close();
+});
+afterEach(() => {
+  srv.seen.length = 0;
+});
+
+function longContext() {
+  return createContext({ userId: 'u-42', values: { [tenantId.name]: 'acme' }, timeoutMs: 600_000 });
+}
+
+describe('ctxkitInterceptor', () => {
+  it('adds the propagated keys and the budget, never replacing a caller header', async () => {
+    using ctx = longContext();
+    const { body } = await runWithContext(ctx, () =>
+      request(`${srv.url}/echo`, { dispatcher, headers: { 'Fetch-Tenant': 'mine' } }),
+    );
+    const echoed = (await body.json()) as Record<string, string>;
+    expect(srv.seen[0]!.rawNames).toEqual(expect.arrayContaining(['trace-id', 'request-id', 'user-id', 'request-timeout-ms']));
+    expect(echoed['trace-id']).toBe(ctx.traceId);
+    expect(echoed['request-id']).toBe(ctx.requestId);
+    expect(echoed['user-id']).toBe('u-42');
+    expect(echoed['fetch-tenant']).toBe('mine');
+    expect(Number(echoed['request-timeout-ms'])).toBeLessThanOrEqual(600_000);
+  });
+
+  it('keeps flat-array headers and applies an allow-list', async () => {
+    const external = agent.compose(ctxkitInterceptor({ allowKeys: ['trace-id'] }));
+    using ctx = longContext();
+    const { body } = await runWithContext(ctx, () =>
+      request(`${srv.url}/echo`, { dispatcher: external, headers: ['X-One', '1', 'x-two', '2'] }),
+    );
+    await body.text();
+    const headers = srv.seen[0]!.headers;
+    expect(headers['x-one']).toBe('1');
+    expect(headers['x-two']).toBe('2');
+    expect(headers['trace-id']).toBe(ctx.traceId);
+    expect(headers['user-id']).toBeUndefined();
+    expect(headers['fetch-tenant']).toBeUndefined();
+  });
+
+  it('serves undici.fetch with a dispatcher', async () => {
+    using ctx = longContext();
+    const res = await runWithContext(ctx, () => undiciFetch(`${srv.url}/echo`, { dispatcher }));
+    expect(((await res.json()) as Record<string, string>)['trace-id']).toBe(ctx.traceId);
+  });
+
+  it('cuts a slow server at the context deadline', async () => {
+    const arrived = srv.nextRequest();
+    const result = rejection(withTimeout(100, () => request(`${srv.url}/hang`, { dispatcher })));
+    const seen = await arrived;
+    expect(await within(result, 5000, 'the request to be cut')).toBeInstanceOf(DeadlineExceededError);
+    await within(seen.gone, 5000, 'the server to see the connection close');
+  });
+
+  it('cuts a body still streaming at the deadline', async () => {
+    const result = withTimeout(150, async () => {
+      const { statusCode, body } = await request(`${srv.url}/stall`, { dispatcher });
+      expect(statusCode).toBe(200);
+      return rejection(body.text());
+    });
+    expect(await within(result, 5000, 'the body to be cut')).toBeInstanceOf(DeadlineExceededError);
+    await within(srv.seen[0]!.gone, 5000, 'the server to see the connection close');
+  });
+
+  it('aborts when the context is cancelled', async () => {
+    const arrived = srv.nextRequest();
+    const result = withCancel(async (cancel) => {
+      const pending = rejection(request(`${srv.url}/hang`, { dispatcher }));
+      await arrived;
+      cancel();
+      return pending;
+    });
+    const seen = await arrived;
+    expect(await within(result, 5000, 'the request to be aborted')).toBeInstanceOf(CancelledError);
+    await within(seen.gone, 5000, 'the server to see the connection close');
+  });
+
+  it("still honours the caller's signal", async () => {
+    using ctx = longContext();
+    const mine = new AbortController();
+    const boom = new Error('caller gave up');
+    const arrived = srv.nextRequest();
+    const result = rejection(runWithContext(ctx, () => request(`${srv.url}/hang`, { dispatcher, signal: mine.signal })));
+    await arrived;
+    mine.abort(boom);
+    expect(await within(result, 5000, 'the request to be aborted')).toBe(boom);
+  });
+
+  it('fails at once and sends nothing when no time is left, or outside a context when told to', async () => {
+    using ctx = createContext({ deadline: Date.now() - 1 });
+    expect(await rejection(runWithContext(ctx, () => request(`${srv.url}/echo`, { dispatcher })))).toBeInstanceOf(
+      DeadlineExceededError,
+    );
+    const strict = agent.compose(ctxkitInterceptor({ missingContext: 'throw' }));
+    expect(await rejection(request(`${srv.url}/echo`, { dispatcher: strict }))).toBeInstanceOf(NoContextError);
+    await (await request(`${srv.url}/ok`, { dispatcher: agent })).body.text();
+    expect(srv.seen.map((s) => s.path)).toEqual(['/ok']);
+  });
+
+  it('fails a request still queued at its deadline, and never sends it', async () => {
+    const single = new Agent({ connections: 1 });
+    try {
+      const narrow = single.compose(ctxkitInterceptor());
+      const arrived = srv.nextRequest();
+      await withCancel(async (cancel) => {
+        const first = rejection(request(`${srv.url}/hang`, { dispatcher: narrow }));
+        await arrived;
+        const queued = rejection(withTimeout(100, () => request(`${srv.url}/echo`, { dispatcher: narrow })));
+        expect(await within(queued, 5000, 'the queued request to fail')).toBeInstanceOf(DeadlineExceededError);
+        cancel();
+        expect(await within(first, 5000, 'the first request to be aborted')).toBeInstanceOf(CancelledError);
+      });
+      await (await request(`${srv.url}/ok`, { dispatcher: single })).body.text();
+      expect(srv.seen.map((s) => s.path)).toEqual(['/hang', '/ok']);
+    } finally {
+      await single.destroy();
+    }
+  });
+
+  it('leaves no listener and no timer after 2,000 sequential requests under one context', async () => {
+    using ctx = longContext();
+    const timersBefore = activeTimers();
+    await runWithContext(ctx, async () => {
+      for (let i = 0; i < 2000; i++) {
+        const { body } = await request(`${srv.url}/${i % 10 === 0 ? 'empty' : 'ok'}`, { dispatcher });
+        await body.text();
+      }
+    });
+    await settle();
+    expect(getEventListeners(ctx.signal, 'abort')).toHaveLength(0);
+    // Other timers (undici's, the server's) come and go; a leak here would be thousands.
+    expect(activeTimers()).toBeLessThan(timersBefore + 10);
+  }, 60_000);
+});
