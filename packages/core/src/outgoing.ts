@@ -170,9 +170,10 @@ function onCallDeadline(call: OutgoingCall): void {
 }
 
 /**
- * One 'abort' listener per signal, shared by every call in flight under it. A listener per call
- * would make eleven concurrent calls under one context trip Node's MaxListenersExceededWarning
- * (EventTarget's limit is 10), and each add scans the listener list. Removed with the last call.
+ * One 'abort' listener per signal, shared by every call in flight under it, removed with the last
+ * call. A listener per call would make n concurrent calls under one context cost O(n) per add and
+ * per remove (Node's EventTarget walks its listener list to refuse duplicates), and the listener
+ * count of a context would grow with its fan-out.
  */
 class Fanout {
   readonly calls = new Set<OutgoingCall>();
