@@ -85,8 +85,9 @@ class ContextServerCall extends ServerInterceptingCall implements InterceptingSe
     else runWithContext(ctx, () => listener.onReceiveHalfClose());
   }
 
-  // grpc-js calls onCancel after every call, also after a status was sent: only a call that had
-  // not finished was cancelled (or timed out, when grpc-js sent DEADLINE_EXCEEDED itself).
+  // grpc-js calls onCancel after every call, also after a status was sent: only a call whose
+  // handler had not sent its status was cancelled (or timed out, when grpc-js sent
+  // DEADLINE_EXCEEDED itself). A handler that already answered has finished its work.
   onCancel(): void {
     const ctx = this.#ctx;
     if (ctx !== undefined && !this.#finished) {
