@@ -1,0 +1,91 @@
+import { CtxkitError, type RequestContext } from '@ctxkit/core';
+import { errorResponse } from '@ctxkit/core/adapter';
+import type { ErrorRequestHandler } from 'express';
+import { boundContext } from './bind-emitter.js';
+import { sendError } from './send-error.js';
+
+/** What {@link ctxkitErrorHandler} logs with an unexpected error. */
+export interface ErrorLogFields {
+  /** The error, in full (message, stack, cause): for the log only, never for the client. */
+  readonly err: unknown;
+  readonly 'trace-id'?: string | undefined;
+  readonly 'request-id'?: string | undefined;
+  readonly 'user-id'?: string | undefined;
+  readonly method: string;
+  /** `req.originalUrl`. */
+  readonly url: string;
+}
+
+/** A logger {@link ctxkitErrorHandler} can write to: pino, bunyan-style loggers and `console` fit. */
+export interface ErrorLogger {
+  error(fields: ErrorLogFields, message: string): void;
+}
+
+/** Options of {@link ctxkitErrorHandler}. */
+export interface ErrorHandlerOptions {
+  /** Receives unexpected errors (500s) with the request's ids. Default `console`; `false` logs nothing. */
+  readonly logger?: ErrorLogger | false | undefined;
+}
+
+const UNEXPECTED = 'unexpected error while serving a request';
+
+/**
+ * Creates the Express error middleware that answers errors as ctxkit does everywhere: the
+ * HTTP status of a gRPC status error or ctxkit error (`DeadlineExceededError` → 504,
+ * `CancelledError` → 499, `NOT_FOUND` → 404…), a framework 4xx (body-parser's 400, 413, 415)
+ * kept, anything else 500; and a JSON body `{ code, message, traceId }` that never carries
+ * internals (a 500 says `internal error`). Unexpected errors are logged in full with the
+ * request's ids.
+ *
+ * When the response has started or the client has left, nothing can be answered: an
+ * unfinished response goes to Express's default handler, which closes the connection; after a
+ * complete one the error is only logged, unless it is the expected consequence of the
+ * context's abort (a handler writing after the 504, a call aborted once the client left).
+ *
+ * @example
+ * app.use(ctxkit());
+ * app.use(routes);
+ * app.use(ctxkitErrorHandler({ logger: pinoLogger })); // last
+ */
+export function ctxkitErrorHandler(options: ErrorHandlerOptions = {}): ErrorRequestHandler {
+  const logger = options.logger === undefined ? console : options.logger;
+
+  // Four parameters: that is how Express recognises error middleware.
+  return function ctxkitErrorHandler(err, req, res, next) {
+    const ctx: RequestContext | undefined = boundContext(req);
+    if (res.headersSent || res.destroyed) {
+      if (!res.writableEnded && !res.destroyed) {
+        next(err);
+        return;
+      }
+      if (logger !== false && errorResponse(err).internal && !followsAbort(err, ctx)) {
+        logger.error(logFields(err, ctx, req.method, req.originalUrl), `${UNEXPECTED}, after its response`);
+      }
+      return;
+    }
+    const internal = sendError(res, err, ctx?.traceId);
+    if (internal && logger !== false) logger.error(logFields(err, ctx, req.method, req.originalUrl), UNEXPECTED);
+  };
+}
+
+/**
+ * Whether a late error is the expected consequence of the context's abort: a handler that
+ * wrote after the 504, or whose call was aborted once the client left.
+ */
+function followsAbort(err: unknown, ctx: RequestContext | undefined): boolean {
+  if (ctx === undefined || !ctx.signal.aborted) return false;
+  if (err instanceof CtxkitError) return true;
+  const e = err as { code?: unknown; name?: unknown } | null;
+  return typeof e === 'object' && e !== null && (e.code === 'ERR_HTTP_HEADERS_SENT' || e.name === 'AbortError');
+}
+
+function logFields(err: unknown, ctx: RequestContext | undefined, method: string, url: string): ErrorLogFields {
+  return {
+    err,
+    'trace-id': ctx?.traceId,
+    'request-id': ctx?.requestId,
+    'user-id': ctx?.userId,
+    method,
+    url,
+  };
+}

@@ -1,0 +1,46 @@
+import type { RequestContext } from '@ctxkit/core';
+import type { HttpContextOptions } from '@ctxkit/core/adapter';
+import type { Request } from 'express';
+
+/**
+ * Options of the {@link ctxkit} middleware, resolved once when it is created.
+ *
+ * Extends core's `HttpContextOptions`: `trust` (here default `'internal'`, see below),
+ * `defaultTimeoutMs` and `maxTimeoutMs` (milliseconds), `timeoutHeader` (default
+ * `request-timeout-ms`), `echoHeaders` (default: `trace-id` and `request-id`), `onDrop`
+ * (receives every dropped incoming value with its reason) and `readBaggage`.
+ */
+export interface CtxkitExpressOptions extends HttpContextOptions {
+  /**
+   * Which incoming keys to honour besides the trace id. Default `'internal'`: Express services
+   * are mostly internal, so `user-id` and every declared key are taken from peers. A
+   * public-facing Express app must pass `'edge'` (clients then set nothing but the trace id;
+   * the user comes from {@link CtxkitExpressOptions.resolveUser}) or a rule naming trusted
+   * proxies.
+   */
+  readonly trust?: HttpContextOptions['trust'];
+  /**
+   * Returns the authenticated user's id, or `undefined` when there is none. Runs inside the
+   * context, before the middleware after ctxkit; so mount authentication (that sets
+   * `req.user`, say) before ctxkit, or call `resolveUser`'s logic from it. The id replaces any
+   * `user-id` a trusted peer sent; a value that cannot go on the wire fails the request with
+   * `InvalidMetadataError` (HTTP 500 through {@link ctxkitErrorHandler}).
+   *
+   * @example
+   * resolveUser: (req) => req.auth?.sub // after express-jwt
+   */
+  readonly resolveUser?: ((req: Request) => string | undefined | PromiseLike<string | undefined>) | undefined;
+}
+
+declare global {
+  // Express's own types are augmented through this global namespace (Express 4 and 5 alike).
+  namespace Express {
+    interface Request {
+      /**
+       * The ctxkit context of this request, set by the {@link ctxkit} middleware: the same
+       * object `currentContext()` returns while the request is served.
+       */
+      ctx: RequestContext;
+    }
+  }
+}
