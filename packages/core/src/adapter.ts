@@ -30,6 +30,7 @@ export { errorResponse, isStatusError } from './http-errors.js';
 export type { ErrorBody, ErrorResponse } from './http-errors.js';
 export { statusName } from './status.js';
 export { countDrop, dropOf } from './drops.js';
+export type { Drop, DropHandler } from './drops.js';
 export { reportMissingContext } from './lost-context.js';
 export { compileTrust } from './trust.js';
 export { LIMITS, keyDefinition, valueProblem } from './schema.js';

@@ -162,3 +162,25 @@ describe('injection', () => {
     expect([...b.metadata]).toEqual([...a.metadata]);
   });
 });
+
+describe('framework inputs', () => {
+  it("an invalid framework request id is dropped with a reason and replaced", () => {
+    const { extract, drops } = extractor({ trust: 'edge' });
+    const ctx = extract(headers({}), { requestId: 'bad id, with comma' });
+    expect(ctx.requestId).toMatch(/^[0-9a-f]{16}$/);
+    expect(drops[0]).toMatchObject({ key: 'request-id', reason: 'framework request id does not match the key pattern' });
+  });
+
+  it('a per-request cap wins over a larger budget, never over a smaller one', () => {
+    const { extract } = extractor({ defaultTimeoutMs: 5000 });
+    const left = (ms: number | undefined, cap: number) => extract(headers(ms === undefined ? {} : { 'request-timeout-ms': String(ms) }), { maxTimeoutMs: cap }).remainingMs();
+    expect(left(undefined, 100)).toBeLessThanOrEqual(100);
+    expect(left(50, 1000)).toBeLessThanOrEqual(50);
+    expect(extractor({}).extract(headers({}), { maxTimeoutMs: 200 }).remainingMs()).toBeLessThanOrEqual(200);
+  });
+
+  it('refuses bad budget options at compile time', () => {
+    expect(() => compileExtractor({ defaultTimeoutMs: -1 })).toThrow(RangeError);
+    expect(() => compileExtractor({ maxTimeoutMs: Number.NaN })).toThrow(RangeError);
+  });
+});

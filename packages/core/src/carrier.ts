@@ -1,5 +1,5 @@
 import { deriveContext, type OwnedContext, type RequestContext, Context } from './context.js';
-import { parseHttpTimeout, resolveBudget, type BudgetOptions } from './deadline.js';
+import { checkTimeout, parseHttpTimeout, resolveBudget, type BudgetOptions } from './deadline.js';
 import { parseBaggage } from './baggage.js';
 import { countDrop, dropOf, type DropHandler } from './drops.js';
 import { newRequestId, newTraceId } from './ids.js';
@@ -41,10 +41,15 @@ export interface ExtractOptions extends BudgetOptions {
 export interface ExtractSource {
   /** The peer's address, for trust rules naming peers. */
   readonly remoteAddress?: string | undefined;
-  /** The framework's own request id, used instead of a new one. */
+  /**
+   * The framework's own request id, used instead of a new one when valid (one id, not two);
+   * an invalid one is dropped with a reason and replaced.
+   */
   readonly requestId?: string | undefined;
   /** A timeout the transport received natively (gRPC deadline), ms; replaces the header. */
   readonly timeoutMs?: number | undefined;
+  /** A cap for this request only (a framework's handler timeout), ms: the smaller budget wins. */
+  readonly maxTimeoutMs?: number | undefined;
 }
 
 /** Builds a request's context from its carrier. @see {@link compileExtractor} */
@@ -58,7 +63,8 @@ const BAGGAGE = 'baggage';
 
 /**
  * Compiles, once, the function every adapter uses to build a request's context from incoming
- * headers or metadata: trace id by precedence `traceparent` → `trace-id` → `x-request-id` →
+ * headers or metadata (options are checked here: a negative or non-finite timeout is a
+ * `RangeError`): trace id by precedence `traceparent` → `trace-id` → `x-request-id` →
  * new; declared keys as the trust policy allows; the deadline from the transport or the timeout
  * header, defaulted and clamped. Invalid values are dropped and reported, never thrown.
  */
@@ -66,7 +72,11 @@ export function compileExtractor(options: ExtractOptions = {}): Extractor {
   const decide = compileTrust(options.trust ?? 'internal');
   const timeoutHeader = options.timeoutHeader === undefined ? TIMEOUT_HEADER : options.timeoutHeader;
   const onDrop = options.onDrop ?? countDrop;
-  const budget: BudgetOptions = { defaultTimeoutMs: options.defaultTimeoutMs, maxTimeoutMs: options.maxTimeoutMs };
+  const { defaultTimeoutMs, maxTimeoutMs } = options;
+  const budget: BudgetOptions = {
+    defaultTimeoutMs: defaultTimeoutMs === undefined ? undefined : checkTimeout(defaultTimeoutMs, 'defaultTimeoutMs'),
+    maxTimeoutMs: maxTimeoutMs === undefined ? undefined : checkTimeout(maxTimeoutMs, 'maxTimeoutMs'),
+  };
   const readBaggage = options.readBaggage === true;
   const traceDef = keyDefinition(TRACE_ID)!;
   const requestDef = keyDefinition(REQUEST_ID)!;
@@ -80,7 +90,13 @@ export function compileExtractor(options: ExtractOptions = {}): Extractor {
     metadata.set(TRACE_ID, traceId);
     const trusted = decide(source?.remoteAddress);
     let requestId = source?.requestId;
-    if (requestId === undefined && trusted !== 'none' && (trusted === 'declared' || trusted.has(REQUEST_ID))) {
+    if (requestId !== undefined) {
+      const problem = valueProblem(requestDef, requestId);
+      if (problem !== undefined) {
+        onDrop(dropOf(REQUEST_ID, `framework request id ${problem}`, requestId));
+        requestId = undefined;
+      }
+    } else if (trusted !== 'none' && (trusted === 'declared' || trusted.has(REQUEST_ID))) {
       requestId = readOne(get, requestDef, onDrop);
     }
     requestId ??= newRequestId();
@@ -101,7 +117,9 @@ export function compileExtractor(options: ExtractOptions = {}): Extractor {
       const raw = one(get(timeoutHeader), timeoutHeader, onDrop);
       requestedMs = parseHttpTimeout(raw, (reason) => onDrop(dropOf(timeoutHeader, reason, raw)));
     }
-    const ms = resolveBudget(requestedMs, budget);
+    let ms = resolveBudget(requestedMs, budget);
+    const cap = source?.maxTimeoutMs;
+    if (cap !== undefined && (ms === undefined || cap < ms)) ms = cap;
     const deadline = ms === undefined ? undefined : Date.now() + ms;
     const ctx = new Context(traceId, requestId, metadata.get('user-id'), metadata, deadline, deadline !== undefined, undefined);
     if (bridge !== undefined) bridge.annotate(ctx);

@@ -310,3 +310,18 @@ describe('assign (owner only)', () => {
     expect(ctx.userId).toBe('u-9');
   });
 });
+
+describe('assign limits', () => {
+  it('checks every value and the totals before writing anything', () => {
+    const ctx = createContext({ userId: 'u-1' });
+    expect(() => ctx.assign({ userId: 'u-2', tenantId: 'bad value\n' })).toThrow(InvalidMetadataError);
+    expect(ctx.userId).toBe('u-1');
+    const big = defineKey('big-blob', { maxLength: 1024 });
+    const filler = createContext();
+    filler.assign({ [big.name]: 'x'.repeat(1024) });
+    expect(() => ctx.assign({ [big.name]: 'y'.repeat(1024), tenantId: 'acme' })).not.toThrow();
+    const huge = Array.from({ length: 4 }, (_, i) => defineKey(`huge-${i}`, { maxLength: 1024 }).name);
+    expect(() => ctx.assign(Object.fromEntries(huge.map((k) => [k, 'z'.repeat(1024)])))).toThrow(/4096 bytes/);
+    expect(ctx.get(huge[0]!)).toBeUndefined();
+  });
+});

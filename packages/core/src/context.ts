@@ -112,10 +112,21 @@ export class Context implements OwnedContext {
   }
 
   assign(values: ContextValues): void {
-    const next = new Map(this.metadata);
-    const userId = setValues(next, values, this.userId);
-    for (const [k, v] of next) this.metadata.set(k, v);
-    this.userId = userId;
+    // Everything is checked before anything is written: a bad value leaves the context as it was.
+    const entries = checkedEntries(values);
+    let added = 0;
+    let bytes = 0;
+    for (const [k, v] of this.metadata) bytes += k.length + v.length;
+    for (const [k, v] of entries) {
+      const old = this.metadata.get(k);
+      if (old === undefined) added++;
+      bytes += v.length - (old?.length ?? -k.length);
+    }
+    checkLimits(this.metadata.size + added, bytes);
+    for (const [k, v] of entries) {
+      this.metadata.set(k, v);
+      if (k === 'user-id') this.userId = v;
+    }
     slot.bridge?.annotate(this);
   }
 
@@ -209,14 +220,23 @@ function wireName(name: string): string {
   return key;
 }
 
-/** Validates and writes values set by code into `into`; returns the resulting user id. */
-function setValues(into: Map<string, string>, values: ContextValues, userId: string | undefined): string | undefined {
+/** Validates values set by code, in wire form; throws where a value cannot go on the wire. */
+function checkedEntries(values: ContextValues): [string, string][] {
+  const out: [string, string][] = [];
   for (const name of Object.keys(values)) {
     const value = values[name];
     if (value === undefined) continue;
     const key = wireName(name);
     if (FIXED.has(key)) throw new InvalidMetadataError(name, 'trace-id and request-id are set when a chain starts');
-    into.set(key, checkValue(key, value));
+    out.push([key, checkValue(key, value)]);
+  }
+  return out;
+}
+
+/** Validates and writes values set by code into `into`; returns the resulting user id. */
+function setValues(into: Map<string, string>, values: ContextValues, userId: string | undefined): string | undefined {
+  for (const [key, value] of checkedEntries(values)) {
+    into.set(key, value);
     if (key === 'user-id') userId = value;
   }
   checkTotals(into);
@@ -224,11 +244,15 @@ function setValues(into: Map<string, string>, values: ContextValues, userId: str
 }
 
 function checkTotals(metadata: Map<string, string>): void {
-  if (metadata.size > LIMITS.entries) {
-    throw new InvalidMetadataError('(all keys)', `more than ${LIMITS.entries} propagated entries`);
-  }
   let bytes = 0;
   for (const [k, v] of metadata) bytes += k.length + v.length;
+  checkLimits(metadata.size, bytes);
+}
+
+function checkLimits(entries: number, bytes: number): void {
+  if (entries > LIMITS.entries) {
+    throw new InvalidMetadataError('(all keys)', `more than ${LIMITS.entries} propagated entries`);
+  }
   if (bytes > LIMITS.totalBytes) {
     throw new InvalidMetadataError('(all keys)', `propagated entries exceed ${LIMITS.totalBytes} bytes in total`);
   }

@@ -13,8 +13,12 @@ export interface HttpContextOptions extends ExtractOptions {
   readonly echoHeaders?: boolean | readonly ('trace-id' | 'request-id')[] | undefined;
 }
 
-/** Builds and ties a request's context to a Node HTTP exchange. @see {@link compileHttpContext} */
-export type HttpContextStarter = (req: IncomingMessage, res: ServerResponse, requestId?: string) => OwnedContext;
+/**
+ * Builds and ties a request's context to a Node HTTP exchange. `requestId` is the framework's
+ * own id (validated; replaced when invalid); `capMs` caps this request's budget (a route's
+ * handler timeout). @see {@link compileHttpContext}
+ */
+export type HttpContextStarter = (req: IncomingMessage, res: ServerResponse, requestId?: string, capMs?: number) => OwnedContext;
 
 const CTX = Symbol('ctxkit.context');
 type Tracked = ServerResponse & { [CTX]?: OwnedContext };
@@ -34,13 +38,14 @@ export function compileHttpContext(options: HttpContextOptions = {}): HttpContex
   const echoTrace = echo === true || (Array.isArray(echo) && echo.includes('trace-id'));
   const echoRequest = echo === true || (Array.isArray(echo) && echo.includes('request-id'));
 
-  return function startHttpContext(req, res, requestId) {
+  return function startHttpContext(req, res, requestId, capMs) {
     const headers = req.headers;
-    const ctx = extract((key) => headers[key], { remoteAddress: req.socket.remoteAddress, requestId });
+    const ctx = extract((key) => headers[key], { remoteAddress: req.socket.remoteAddress, requestId, maxTimeoutMs: capMs });
     if (echoTrace) res.setHeader('trace-id', ctx.traceId);
     if (echoRequest) res.setHeader('request-id', ctx.requestId);
     (res as Tracked)[CTX] = ctx;
-    res.once('close', onResponseClose);
+    // `on`, not `once`: the handler is idempotent and `once` allocates a wrapper per request.
+    res.on('close', onResponseClose);
     return ctx;
   };
 }

@@ -1,3 +1,4 @@
+import type { RequestContext } from './context.js';
 import { als } from './storage.js';
 
 /** The ids a log line carries. */
@@ -8,11 +9,10 @@ export interface LogFields {
 }
 
 /**
- * The current request's `trace-id`, `request-id` and `user-id` (when known) for a log line;
- * an empty object outside any request. Never throws.
+ * The `trace-id`, `request-id` and `user-id` (when known) of `ctx`, by default the current
+ * request's, for a log line; an empty object outside any request. Never throws.
  */
-export function logFields(): LogFields {
-  const ctx = als.getStore();
+export function logFields(ctx: RequestContext | undefined = als.getStore()): LogFields {
   if (ctx === undefined) return {};
   const userId = ctx.userId;
   return userId === undefined
@@ -27,5 +27,5 @@ export function logFields(): LogFields {
  * const log = pino({ mixin: pinoMixin() });
  */
 export function pinoMixin(): () => LogFields {
-  return logFields;
+  return () => logFields();
 }

@@ -1,5 +1,5 @@
 import { type RequestContext, runWithContext, tryCurrentContext } from '@ctxkit/core';
-import type { HttpContextStarter } from '@ctxkit/core/adapter';
+import { compileHttpContext, type HttpContextStarter } from '@ctxkit/core/adapter';
 import type {
   FastifyInstance,
   FastifyPluginCallback,
@@ -10,11 +10,9 @@ import type {
   RouteOptions,
 } from 'fastify';
 import fp from 'fastify-plugin';
-import { Starters } from './budget.js';
 import { DeadlineReply } from './deadline-reply.js';
 import { ctxkitErrorHandler } from './error-handler.js';
 import type { CtxkitFastifyOptions } from './options.js';
-import { acceptedRequestId } from './request-id.js';
 import { bindLogIds } from './request-log.js';
 import { compileResolveUserHook } from './resolve-user.js';
 
@@ -33,14 +31,13 @@ const REQUEST = Symbol('ctxkit.fastify.request');
 type Tracked = FastifyReply['raw'] & { [REQUEST]?: FastifyRequest | undefined };
 
 function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions, next: (err?: Error) => void): void {
-  let starters: Starters;
+  let start: HttpContextStarter;
   try {
-    starters = new Starters(options);
+    start = compileHttpContext(options);
   } catch (error) {
     next(error as Error);
     return;
   }
-  const onDrop = options.onDrop;
   // Fastify's null logger (logger: false) has no child(): then nothing is bound or logged.
   const logging = typeof fastify.log.child === 'function';
   const serverCap = (fastify.initialConfig as { handlerTimeout?: number }).handlerTimeout ?? 0;
@@ -51,18 +48,16 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
   fastify.decorateRequest('ctx', null as unknown as RequestContext);
 
   fastify.addHook('onRoute', function ctxkitOnRoute(route: RouteOptions) {
-    const cap = route.handlerTimeout ?? 0;
-    if (cap > 0) {
-      routeCaps = true;
-      starters.forCap(cap);
-    }
+    if ((route.handlerTimeout ?? 0) > 0) routeCaps = true;
     if (resolveUserHook !== undefined) route.preHandler = appendHook(route.preHandler, resolveUserHook);
   });
 
   fastify.addHook('onRequest', function ctxkitOnRequest(request, reply, done) {
-    // Reading routeOptions builds an object: only when some route has a handler timeout.
-    const start: HttpContextStarter = routeCaps ? starters.forCap(request.routeOptions.handlerTimeout) : starters.base;
-    const ctx = start(request.raw, reply.raw, acceptedRequestId(request.id, onDrop));
+    // A route's handlerTimeout caps the budget, so the context never outlives the moment Fastify
+    // gives up on the handler: the smaller budget wins and both answer 504. Reading routeOptions
+    // builds an object: only when some route has a handler timeout.
+    const cap = routeCaps ? request.routeOptions.handlerTimeout : 0;
+    const ctx = start(request.raw, reply.raw, request.id, cap !== undefined && cap > 0 ? cap : undefined);
     request.ctx = ctx;
     if (logging) {
       bindLogIds(request, reply, ctx);

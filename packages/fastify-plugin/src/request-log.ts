@@ -1,4 +1,4 @@
-import { logFields, type RequestContext, runWithContext } from '@ctxkit/core';
+import { logFields, type RequestContext } from '@ctxkit/core';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 
 type Bindable = FastifyBaseLogger & { setBindings?: (bindings: Record<string, unknown>) => void };
@@ -9,7 +9,7 @@ type Bindable = FastifyBaseLogger & { setBindings?: (bindings: Record<string, un
  * request; pino's `setBindings` appends to it (no second child). Other loggers get a child.
  */
 export function bindLogIds(request: FastifyRequest, reply: FastifyReply, ctx: RequestContext): void {
-  addBindings(request, reply, runWithContext(ctx, logFields) as Record<string, unknown>);
+  addBindings(request, reply, logFields(ctx) as Record<string, unknown>);
 }
 
 /** Adds the `user-id` once it is known. */

@@ -100,7 +100,7 @@ describe('hostile headers: request served, values dropped, nothing invalid echoe
     const h = await hostileApp({ requestIdHeader: 'x-req' });
     const answer = await h.send('x-req: caf\xe9 id\r\n');
     expectCleanAnswer(answer, 'caf');
-    expect(h.drops.map((d) => [d.key, d.reason])).toEqual([['request-id', 'Fastify request.id not printable ASCII (or blank at an end)']]);
+    expect(h.drops.map((d) => [d.key, d.reason])).toEqual([['request-id', 'framework request id not printable ASCII (or blank at an end)']]);
   });
 
   it("a valid id taken by Fastify's requestIdHeader is the one request id", async () => {
