@@ -1,4 +1,4 @@
-import type { Metadata, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import type { Metadata, sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { type OwnedContext, type RequestContext, runWithContext } from '@ctxkit/core';
 import { type ErrorLogger, errorRecord, logJsonLine } from './error-log.js';
 import { abortCallContext, CONTEXT_SLOT, compileOpenContext, type OpenContext, type ServerContextOptions } from './server-context.js';
@@ -35,7 +35,7 @@ type Handler = (call: ServerSurfaceCall, callback?: sendUnaryData<unknown>) => u
  *   },
  * }));
  */
-export function wrapService<T extends object>(impl: T, options: WrapServiceOptions = {}): T {
+export function wrapService<T extends object>(impl: T, options: WrapServiceOptions = {}): T & UntypedServiceImplementation {
   const open = compileOpenContext(options);
   const log = options.logger ?? logJsonLine;
   const wrapped: Record<string, unknown> = {};
@@ -43,7 +43,7 @@ export function wrapService<T extends object>(impl: T, options: WrapServiceOptio
     const value = (impl as Record<string, unknown>)[name];
     wrapped[name] = typeof value === 'function' ? wrapHandler(value as Handler, impl, name, open, log) : value;
   }
-  return wrapped as T;
+  return wrapped as T & UntypedServiceImplementation;
 }
 
 /** Own and inherited (class) method names, short of `Object.prototype`. */
