@@ -49,8 +49,17 @@ export function ctxkit(options: CtxkitExpressOptions = {}): RequestHandler {
     req.ctx = ctx;
     bindEmitter(req, ctx);
     bindEmitter(res, ctx);
-    if (ctx.deadline !== undefined && !armDeadlineReply(ctx, res)) return;
-    if (resolveUser === undefined) runWithContext(ctx, next);
-    else runWithContext(ctx, () => resolveUserThenNext(resolveUser, ctx, req, res, next));
+    if (ctx.deadline !== undefined) {
+      // Armed inside the context: the timer, and so every abort listener, runs in it.
+      runWithContext(ctx, () => {
+        if (!armDeadlineReply(ctx, res)) return;
+        if (resolveUser === undefined) next();
+        else resolveUserThenNext(resolveUser, ctx, req, res, next);
+      });
+    } else if (resolveUser === undefined) {
+      runWithContext(ctx, next);
+    } else {
+      runWithContext(ctx, () => resolveUserThenNext(resolveUser, ctx, req, res, next));
+    }
   };
 }
