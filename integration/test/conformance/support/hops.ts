@@ -9,6 +9,8 @@ import { currentContext, createFetch, type CtxFetch, withTimeout, withValues } f
 import { ctxkit, type CtxkitFastifyOptions } from '@ctxkit/fastify';
 import { clientInterceptor, serverInterceptor, type ServerInterceptorOptions, wrapService } from '@ctxkit/grpc';
 import { Server, ServerCredentials, type ServerUnaryCall } from '@grpc/grpc-js';
+import { ctxkit as ctxkitExpress, ctxkitErrorHandler, type CtxkitExpressOptions } from '@ctxkit/express';
+import express from 'express';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { type HopClient, hopClient, hopService, metadataPairs, type Plan, type Report, type StepError } from './hop-service.ts';
@@ -175,6 +177,35 @@ export async function startFastifyHop(
         app.server.closeAllConnections();
         await app.close();
       }
+    },
+  };
+}
+
+/** Starts an Express 5 hop (`POST /call`) with the ctxkit middleware and error handler. */
+export async function startExpressHop(name: string, options: CtxkitExpressOptions & { log?: Logger } = {}): Promise<Hop> {
+  const down = new Downstream();
+  const { log, ...mw } = options;
+  const app = express();
+  app.use(ctxkitExpress(mw));
+  app.use(express.json());
+  app.post('/call', async (req, res) => {
+    const raw = req.rawHeaders;
+    const received: [string, string][] = [];
+    for (let i = 0; i < raw.length; i += 2) received.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
+    res.json(await runPlan(name, received, (req.body ?? {}) as Plan, down, log));
+  });
+  app.use(ctxkitErrorHandler(log === undefined ? { logger: false } : { logger: log }));
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  return {
+    name,
+    port,
+    target: `http://127.0.0.1:${port}/call`,
+    async close() {
+      down.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
