@@ -48,7 +48,9 @@ const reporting = {
     call.on('end', () => cb(null, seen(texts.join(','))));
   },
   async bidi(call: grpc.ServerDuplexStream<Req, Seen>) {
-    for await (const req of call as AsyncIterable<Req>) call.write(seen(req.text));
+    // Node 22 destroys a stream whose iteration ends, and a destroyed call can no longer end.
+    const requests = (call as unknown as { iterator(o: object): AsyncIterable<Req> }).iterator({ destroyOnReturn: false });
+    for await (const req of requests) call.write(seen(req.text));
     call.end();
   },
 };
