@@ -8,6 +8,10 @@ export interface CreateOrderRequest {
    * Test hook for the demo: work the inventory hop does, ms.
    */
   'inventoryWorkMs'?: (number);
+  /**
+   * Test hook for the demo: work the billing hop does, ms.
+   */
+  'billingWorkMs'?: (number);
 }
 
 export interface CreateOrderRequest__Output {
@@ -17,4 +21,8 @@ export interface CreateOrderRequest__Output {
    * Test hook for the demo: work the inventory hop does, ms.
    */
   'inventoryWorkMs': (number);
+  /**
+   * Test hook for the demo: work the billing hop does, ms.
+   */
+  'billingWorkMs': (number);
 }

@@ -1,0 +1,42 @@
+/**
+ * What one service saw of a request, as it reports it to the demo (the HopReport message of
+ * examples/api/proto, with camelCase fields).
+ */
+export interface Hop {
+  service: string;
+  traceId: string;
+  requestId: string;
+  userId: string;
+  /** Remaining budget when the request arrived, ms; -1 without a deadline. */
+  budgetAtArrivalMs: number;
+  /** Epoch ms. */
+  startedAtMs: number;
+  durationMs: number;
+  /** gRPC status name the hop ended with; `RUNNING` in a start report. */
+  status: string;
+  /** When the hop's context aborted, epoch ms; 0 if it never did. */
+  abortedAtMs: number;
+  /** DEADLINE_EXCEEDED or CANCELLED; empty if it never aborted. */
+  abortReason: string;
+  /** Every propagated key the hop's context carried. */
+  metadata: Record<string, string>;
+  /** Incoming values the hop's adapter refused ("key: reason"). */
+  dropped: string[];
+}
+
+/** The services, from the edge inwards, with where each sits in the call tree. */
+export const SERVICES = ['gateway', 'orders', 'inventory', 'billing'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+/** A message a service sends the demo over IPC. */
+export type ServiceMessage =
+  | { readonly type: 'ready'; readonly port: number }
+  | { readonly type: 'hop-start' | 'hop'; readonly hop: Hop };
+
+/** Whether `value` is a {@link ServiceMessage} (IPC input is checked, not trusted). */
+export function isServiceMessage(value: unknown): value is ServiceMessage {
+  if (typeof value !== 'object' || value === null) return false;
+  const m = value as { type?: unknown; port?: unknown; hop?: { service?: unknown; traceId?: unknown } };
+  if (m.type === 'ready') return typeof m.port === 'number';
+  return (m.type === 'hop' || m.type === 'hop-start') && typeof m.hop?.service === 'string' && typeof m.hop.traceId === 'string';
+}

@@ -1,0 +1,68 @@
+import type { Drop } from '@ctxkit/core';
+import { ctxkit } from '@ctxkit/fastify';
+import Fastify, { type FastifyRequest } from 'fastify';
+import { authenticate } from './auth.ts';
+import { withHop } from './hop.ts';
+import { fastifyLog } from './log.ts';
+import { createOrder, getOrder, type NewOrder } from './orders-client.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Incoming values ctxkit refused for this request ("key: reason"), for its hop report. */
+    dropped: string[];
+  }
+}
+
+const newOrderSchema = {
+  type: 'object',
+  required: ['sku', 'quantity'],
+  additionalProperties: false,
+  properties: {
+    sku: { type: 'string', maxLength: 64 },
+    quantity: { type: 'integer', minimum: 1, maximum: 100 },
+    // Demo knobs: how long the inventory and billing hops work, ms.
+    inventoryWorkMs: { type: 'integer', minimum: 0, maximum: 10_000, default: 0 },
+    billingWorkMs: { type: 'integer', minimum: 0, maximum: 10_000, default: 0 },
+  },
+} as const;
+
+/** Builds the gateway: the public REST API in front of the orders service. */
+export async function buildApp() {
+  const app = Fastify({ loggerInstance: fastifyLog });
+  app.decorateRequest('user', undefined);
+  app.decorateRequest('dropped', null as unknown as string[]);
+
+  // ctxkit reports refused values through onDrop, which is not told the request: this hook runs
+  // just before ctxkit's own onRequest hook, synchronously, so the drops are this request's.
+  let arriving: FastifyRequest | undefined;
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.dropped = [];
+    arriving = request;
+    done();
+  });
+  await app.register(ctxkit, {
+    defaultTimeoutMs: 3_000,
+    maxTimeoutMs: 5_000,
+    resolveUser: (request) => request.user,
+    onDrop: (drop: Drop) => arriving?.dropped.push(`${drop.key}: ${drop.reason}`),
+  });
+  app.addHook('onRequest', authenticate);
+
+  app.post<{ Body: NewOrder }>('/orders', { schema: { body: newOrderSchema } }, async (request, reply) =>
+    withHop(
+      'gateway',
+      async (hop) => {
+        const created = await createOrder(request.body);
+        hop.child(created.hop);
+        reply.code(201);
+        return { order: created.order, hops: hop.snapshot('OK') };
+      },
+      request.dropped,
+    ),
+  );
+
+  app.get<{ Params: { id: string } }>('/orders/:id', async (request) => ({ order: await getOrder(request.params.id) }));
+
+  app.get('/healthz', async () => ({ ok: true }));
+  return app;
+}

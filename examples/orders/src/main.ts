@@ -1,0 +1,27 @@
+// The orders service: gRPC, calling inventory over gRPC and billing over HTTP.
+// Start it with `npm start` (it needs `--import ./src/otel.ts`, which the script passes).
+import { Server } from '@grpc/grpc-js';
+import { serverInterceptor, serverKeepalive, wrapService } from '@ctxkit/grpc';
+import { loadApi, type OrdersHandlers } from '@ctxkit-examples/api';
+import { pool } from './clients.ts';
+import { withHop } from './hop.ts';
+import { log } from './log.ts';
+import { createOrder, getOrder } from './orders.ts';
+import { serve } from './serve.ts';
+
+const ordersService: OrdersHandlers = {
+  async CreateOrder(call) {
+    const { sku, quantity, inventoryWorkMs, billingWorkMs } = call.request;
+    return withHop('orders', async (hop) => {
+      const order = await createOrder(sku, quantity, { inventory: inventoryWorkMs, billing: billingWorkMs }, hop);
+      return { order, hop: hop.snapshot('OK') };
+    });
+  },
+  async GetOrder(call) {
+    return getOrder(call.request.orderId);
+  },
+};
+
+const server = new Server({ ...serverKeepalive, interceptors: [serverInterceptor()] });
+server.addService(loadApi().orders.Orders.service, wrapService(ordersService, { logger: (record) => log.error(record) }));
+await serve(server, process.env.ORDERS_BIND ?? '127.0.0.1:0', () => pool.close());
