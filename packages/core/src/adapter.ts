@@ -19,6 +19,7 @@ export {
   earliestDeadline,
   checkTimeout,
   MAX_TIMER_MS,
+  MAX_GRPC_TIMEOUT_MS,
 } from './deadline.js';
 export type { BudgetOptions } from './deadline.js';
 

@@ -184,3 +184,12 @@ describe('framework inputs', () => {
     expect(() => compileExtractor({ maxTimeoutMs: Number.NaN })).toThrow(RangeError);
   });
 });
+
+describe('trace id from trusted peers', () => {
+  it("prefers ctxkit's trace-id over a traceparent of another trace written beside it", () => {
+    const both = headers({ traceparent: TP, 'trace-id': 'aaaabbbbccccddddeeeeffff00001111' });
+    expect(extractor({ trust: 'internal' }).extract(both).traceId).toBe('aaaabbbbccccddddeeeeffff00001111');
+    expect(extractor({ trust: 'edge' }).extract(both).traceId).toBe('0af7651916cd43dd8448eb211c80319c');
+    expect(extractor({ trust: 'internal' }).extract(headers({ traceparent: TP })).traceId).toBe('0af7651916cd43dd8448eb211c80319c');
+  });
+});

@@ -64,8 +64,8 @@ const BAGGAGE = 'baggage';
 /**
  * Compiles, once, the function every adapter uses to build a request's context from incoming
  * headers or metadata (options are checked here: a negative or non-finite timeout is a
- * `RangeError`): trace id by precedence `traceparent` → `trace-id` → `x-request-id` →
- * new; declared keys as the trust policy allows; the deadline from the transport or the timeout
+ * `RangeError`): trace id by precedence `traceparent` → `trace-id` → `x-request-id` → new
+ * (from trusted peers `trace-id` first); declared keys as the trust policy allows; the deadline from the transport or the timeout
  * header, defaulted and clamped. Invalid values are dropped and reported, never thrown.
  */
 export function compileExtractor(options: ExtractOptions = {}): Extractor {
@@ -84,11 +84,16 @@ export function compileExtractor(options: ExtractOptions = {}): Extractor {
   return function extract(get, source) {
     const metadata = new Map<string, string>();
     const bridge = slot.bridge;
+    const trusted = decide(source?.remoteAddress);
     const tp = readTraceparent(get, onDrop);
     // An incoming id keeps the chain's identity; a fresh chain shares the active span's trace id.
-    const traceId = tp?.traceId ?? readTraceId(get, traceDef, onDrop) ?? bridge?.activeTraceId() ?? newTraceId();
+    // From a trusted peer ctxkit's own `trace-id` comes first: a tracer without the bridge may
+    // have written a `traceparent` of another trace beside it.
+    const traceId =
+      (trusted === 'none' ? (tp?.traceId ?? readTraceId(get, traceDef, onDrop)) : readTraceId(get, traceDef, onDrop, tp)) ??
+      bridge?.activeTraceId() ??
+      newTraceId();
     metadata.set(TRACE_ID, traceId);
-    const trusted = decide(source?.remoteAddress);
     let requestId = source?.requestId;
     if (requestId !== undefined) {
       const problem = valueProblem(requestDef, requestId);
@@ -210,8 +215,9 @@ function forwardTraceContext(get: CarrierGetter, tp: TraceParent, into: Map<stri
   return TRACEPARENT.length + traceparent.length + TRACESTATE.length + state.length;
 }
 
-function readTraceId(get: CarrierGetter, traceDef: KeyDefinition, onDrop: DropHandler): string | undefined {
-  const id = readOne(get, traceDef, onDrop);
+/** `trace-id`, else the traceparent's id when given, else `x-request-id`. */
+function readTraceId(get: CarrierGetter, traceDef: KeyDefinition, onDrop: DropHandler, tp?: TraceParent): string | undefined {
+  const id = readOne(get, traceDef, onDrop) ?? tp?.traceId;
   if (id !== undefined) return id;
   const legacy = one(get('x-request-id'), 'x-request-id', onDrop);
   if (legacy !== undefined) {

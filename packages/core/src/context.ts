@@ -335,11 +335,11 @@ export function createContext(init: ContextInit = {}): OwnedContext {
 }
 
 /**
- * Runs `fn` with `ctx` as the current context; everything `fn` awaits or schedules inherits it.
- * Does not end `ctx`.
+ * Runs `fn(...args)` with `ctx` as the current context; everything `fn` awaits or schedules
+ * inherits it. Does not end `ctx`.
  */
-export function runWithContext<R>(ctx: RequestContext, fn: () => R): R {
-  return als.run(ctx, fn);
+export function runWithContext<R, A extends unknown[] = []>(ctx: RequestContext, fn: (...args: A) => R, ...args: A): R {
+  return als.run(ctx, fn, ...args);
 }
 
 /**

@@ -6,6 +6,13 @@
 /** Longest delay a Node timer takes (2^31-1 ms, ~24.8 days); longer ones fire at once. */
 export const MAX_TIMER_MS = 2_147_483_647;
 
+/**
+ * Longest timeout ctxkit sends over gRPC. grpc-js servers read `grpc-timeout` with `| 0`, so a
+ * value past 2^31-1 ms wraps negative and the call times out at once; MAX_TIMER_MS itself goes
+ * out as `2147484S` and wraps, one second less (`2147483S`) does not.
+ */
+export const MAX_GRPC_TIMEOUT_MS = MAX_TIMER_MS - 1000;
+
 // https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md: TimeoutValue is at most
 // 8 ASCII digits, TimeoutUnit one of H M S m u n.
 const GRPC_TIMEOUT = /^(\d{1,8})([HMSmun])$/;
@@ -35,11 +42,11 @@ export function parseGrpcTimeout(value: string | undefined, onReject?: (reason: 
 }
 
 /**
- * Formats milliseconds as a `grpc-timeout` value, in the finest unit that fits 8 digits.
- * Negative input formats as `0m`.
+ * Formats milliseconds as a `grpc-timeout` value, in the finest unit that fits 8 digits,
+ * clamped to {@link MAX_GRPC_TIMEOUT_MS}. Negative input formats as `0m`.
  */
 export function formatGrpcTimeout(ms: number): string {
-  const t = Math.max(0, Math.ceil(ms));
+  const t = Math.min(MAX_GRPC_TIMEOUT_MS, Math.max(0, Math.ceil(ms)));
   if (t < 1e8) return `${t}m`;
   if (t / 1000 < 1e8) return `${Math.ceil(t / 1000)}S`;
   if (t / 60_000 < 1e8) return `${Math.ceil(t / 60_000)}M`;
