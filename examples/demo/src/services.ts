@@ -100,7 +100,7 @@ export class Services {
     const cwd = join(EXAMPLES, name);
     const child = spawn(process.execPath, ['--import', './src/otel.ts', 'src/main.ts'], {
       cwd,
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...env, CTXKIT_DEMO_IPC: '1' },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     this.#children.set(name, child);

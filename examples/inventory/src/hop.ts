@@ -78,6 +78,9 @@ export function reportReady(port: number): void {
   send({ type: 'ready', port });
 }
 
+// Only to the demo, which sets CTXKIT_DEMO_IPC: another parent (a test runner) has its own protocol.
+const toDemo = process.env.CTXKIT_DEMO_IPC === '1';
+
 function send(message: object): void {
-  if (process.send !== undefined && process.connected) process.send(message);
+  if (toDemo && process.send !== undefined && process.connected) process.send(message);
 }
