@@ -1,0 +1,61 @@
+/** Scenario 3: gRPC unary echo and a server stream, N calls in flight from a grpc-js client process. */
+import { startChild, stopAll } from '../lib/children.ts';
+import { unavailable } from '../lib/packages.ts';
+import type { ScenarioResult } from '../lib/results.ts';
+import { type LoadVariant, measureRounds } from '../lib/rounds.ts';
+import { grpcRunning } from '../lib/runners.ts';
+import { GRPC_VARIANTS } from '../servers/grpc-app.ts';
+import { addressOf, finishScenario, newScenario, type ScenarioEnv, startServer } from './common.ts';
+import { ratioTarget, relativeTarget } from './targets.ts';
+
+const STREAM_MESSAGES = 10;
+
+function variantsOf(env: ScenarioEnv, method: 'unary' | 'stream'): LoadVariant[] {
+  return Object.entries(GRPC_VARIANTS).map(([name, description]) => ({
+    name,
+    description,
+    unavailable: name.startsWith('ctxkit') ? unavailable('@ctxkit/grpc') : undefined,
+    async start() {
+      const server = await startServer(`grpc-${name}`, 'grpc', name, { role: 'echo' });
+      try {
+        // The client side of each variant is its own process: OpenTelemetry must patch grpc-js before it loads.
+        const loader = await startChild(`grpc-client-${name}`, 'load/grpc-load.ts', [name]);
+        return grpcRunning([server], loader, {
+          target: addressOf(server),
+          method,
+          inflight: env.plan.inflight,
+          streamCount: STREAM_MESSAGES,
+        });
+      } catch (error) {
+        await stopAll([server]);
+        throw error;
+      }
+    },
+  }));
+}
+
+function method(env: ScenarioEnv, what: string): string {
+  const p = env.plan.load;
+  return (
+    `${what}; a grpc-js client process keeping ${env.plan.inflight} calls in flight on one channel; ` +
+    `server in its own process; warm-up ${p.warmupS} s, then ${p.rounds} runs of ${p.runS} s per variant, alternating round by round; ` +
+    `ctxkit calls run inside a context (trace id, request id, user id; no deadline) per in-flight slot; ` +
+    `OpenTelemetry instruments client and server. Client CPU is the load generator's.`
+  );
+}
+
+/** Scenario 3: unary echo. */
+export async function grpcUnaryScenario(env: ScenarioEnv): Promise<ScenarioResult> {
+  const s = newScenario('S3', 'gRPC unary echo', 'load', 'bare', 'call', method(env, 'Echo.Unary'));
+  await measureRounds(s, variantsOf(env, 'unary'), env.plan.load, env.problems);
+  s.targets.push(ratioTarget(s, 'ctxkit', 'throughput', 0.93, 'gRPC client+server interceptors ≥ 0.93× bare calls/s'));
+  s.targets.push(relativeTarget(s, 'ctxkit', 'otel', 'gRPC interceptors faster than the OpenTelemetry grpc instrumentation', 1.0));
+  return finishScenario(s);
+}
+
+/** Scenario 3b: server streaming, STREAM_MESSAGES replies per call. */
+export async function grpcStreamScenario(env: ScenarioEnv): Promise<ScenarioResult> {
+  const s = newScenario('S3b', `gRPC server streaming (${STREAM_MESSAGES} messages per call)`, 'load', 'bare', 'call', method(env, 'Echo.Stream'));
+  await measureRounds(s, variantsOf(env, 'stream'), env.plan.load, env.problems);
+  return finishScenario(s);
+}

@@ -1,0 +1,116 @@
+/** Scenarios 1 (Fastify), 2 (Express) and 4 (the whole chain): HTTP load through autocannon. */
+import type { Child } from '../lib/children.ts';
+import { type Adapter, unavailable } from '../lib/packages.ts';
+import type { ScenarioResult } from '../lib/results.ts';
+import { type LoadVariant, measureRounds } from '../lib/rounds.ts';
+import { httpRunning } from '../lib/runners.ts';
+import { EXPRESS_VARIANTS } from '../servers/express-app.ts';
+import { FASTIFY_VARIANTS } from '../servers/fastify-app.ts';
+import { addressOf, finishScenario, newScenario, REQUEST_HEADERS, type ScenarioEnv, startChain, startServer, withHttpLoader } from './common.ts';
+import { ratioTarget, relativeTarget } from './targets.ts';
+
+function needs(variant: string, adapter: Adapter): string | undefined {
+  return variant.startsWith('ctxkit') ? unavailable(adapter) : undefined;
+}
+
+function method(env: ScenarioEnv, what: string): string {
+  const p = env.plan.load;
+  return (
+    `${what}; autocannon, ${env.plan.connections} connections, no pipelining, in its own process; ` +
+    `each server in its own process; warm-up ${p.warmupS} s, then ${p.rounds} runs of ${p.runS} s per variant, ` +
+    `variants alternating round by round; figures are median (min–max); ratios are medians of per-round ratios to the baseline.`
+  );
+}
+
+/** Scenario 1: Fastify 5, GET small JSON. */
+export async function fastifyScenario(env: ScenarioEnv): Promise<ScenarioResult> {
+  const s = newScenario('S1', 'Fastify 5, GET small JSON', 'load', 'bare', 'req', method(env, 'GET /hello → {"hello":"world","id":…}'));
+  await withHttpLoader(async (loader) => {
+    const variants: LoadVariant[] = Object.entries(FASTIFY_VARIANTS).map(([name, description]) => ({
+      name,
+      description,
+      unavailable: needs(name, '@ctxkit/fastify'),
+      async start() {
+        const server = await startServer(`fastify-${name}`, 'fastify', name);
+        return httpRunning([server], loader, {
+          url: `http://${addressOf(server)}/hello`,
+          connections: env.plan.connections,
+          headers: REQUEST_HEADERS,
+        });
+      },
+    }));
+    await measureRounds(s, variants, env.plan.load, env.problems);
+  });
+  s.targets.push(ratioTarget(s, 'ctxkit', 'throughput', 0.95, 'Fastify plugin ≥ 0.95× bare req/s'));
+  s.targets.push(relativeTarget(s, 'ctxkit', 'request-context', 'Fastify plugin no slower than @fastify/request-context'));
+  return finishScenario(s);
+}
+
+/** Scenario 2: Express 5, GET small JSON. */
+export async function expressScenario(env: ScenarioEnv): Promise<ScenarioResult> {
+  const s = newScenario('S2', 'Express 5, GET small JSON', 'load', 'bare', 'req', method(env, 'GET /hello → {"hello":"world","id":…}'));
+  await withHttpLoader(async (loader) => {
+    const variants: LoadVariant[] = Object.entries(EXPRESS_VARIANTS).map(([name, description]) => ({
+      name,
+      description,
+      unavailable: needs(name, '@ctxkit/express'),
+      async start() {
+        const server = await startServer(`express-${name}`, 'express', name);
+        return httpRunning([server], loader, {
+          url: `http://${addressOf(server)}/hello`,
+          connections: env.plan.connections,
+          headers: REQUEST_HEADERS,
+        });
+      },
+    }));
+    await measureRounds(s, variants, env.plan.load, env.problems);
+  });
+  return finishScenario(s);
+}
+
+const CHAIN_VARIANTS = {
+  manual: 'ids (trace, request, user) copied into metadata and the deadline passed as a call option by hand at every hop; client disconnect and caller cancel forwarded by hand',
+  ctxkit: '@ctxkit/fastify (resolveUser, 5 s default budget) at the gateway, @ctxkit/grpc interceptors + wrapService on both services',
+} as const;
+
+/** Starts gateway → middle → leaf of `variant` (leaf first, each told where the next listens). */
+export function startChainOf(variant: string, gc: boolean, withMiddle: boolean): Promise<Child[]> {
+  const starts: ((prev: Child | undefined) => Promise<Child>)[] = [
+    () => startServer(`leaf-${variant}`, 'grpc', variant, { role: 'leaf' }, gc),
+  ];
+  if (withMiddle) {
+    starts.push((prev) => startServer(`middle-${variant}`, 'grpc', variant, { role: 'middle', upstream: addressOf(prev!) }, gc));
+  }
+  starts.push((prev) => startServer(`gateway-${variant}`, 'gateway', variant, { upstream: addressOf(prev!) }, gc));
+  return startChain(starts).then((up) => up.reverse()); // gateway first
+}
+
+/** Scenario 4: HTTP → Fastify gateway → gRPC service → gRPC service, ctxkit against by hand. */
+export async function chainScenario(env: ScenarioEnv): Promise<ScenarioResult> {
+  const s = newScenario(
+    'S4',
+    'Whole chain: HTTP → Fastify gateway → gRPC → gRPC',
+    'load',
+    'manual',
+    'req',
+    method(env, 'GET /order with request-timeout-ms: 2000 → gateway → middle service → leaf service; CPU is the sum of the three server processes'),
+  );
+  await withHttpLoader(async (loader) => {
+    const variants: LoadVariant[] = Object.entries(CHAIN_VARIANTS).map(([name, description]) => ({
+      name,
+      description,
+      unavailable: name === 'ctxkit' ? unavailable('@ctxkit/fastify', '@ctxkit/grpc') : undefined,
+      async start() {
+        const servers = await startChainOf(name, false, true);
+        return httpRunning(servers, loader, {
+          url: `http://${addressOf(servers[0]!)}/order`,
+          connections: env.plan.connections,
+          headers: { ...REQUEST_HEADERS, 'request-timeout-ms': '2000' },
+        });
+      },
+    }));
+    await measureRounds(s, variants, env.plan.load, env.problems);
+  });
+  s.targets.push(ratioTarget(s, 'ctxkit', 'throughput', undefined, 'ctxkit chain req/s ÷ hand-written chain req/s'));
+  return finishScenario(s);
+}

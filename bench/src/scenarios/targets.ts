@@ -1,0 +1,37 @@
+/** The issue's targets, checked against one run's figures: reported, never asserted. */
+import type { ScenarioResult, TargetResult } from '../lib/results.ts';
+import { type Spread, spread } from '../lib/stats.ts';
+
+function fmt(r: Spread): string {
+  return `${r.median.toFixed(3)}× (${r.min.toFixed(3)}–${r.max.toFixed(3)})`;
+}
+
+/** `variant`'s ratio to the baseline on `metric`, met when the median is ≥ `min` (or just reported). */
+export function ratioTarget(s: ScenarioResult, variant: string, metric: string, min: number | undefined, text: string): TargetResult {
+  const v = s.variants.find((x) => x.name === variant);
+  const r = v?.ratios[metric];
+  if (v === undefined || v.status !== 'measured' || r === undefined) {
+    return { text, value: v?.note ?? 'not measured', met: undefined };
+  }
+  return { text, value: fmt(r), met: min === undefined ? undefined : r.median >= min };
+}
+
+/**
+ * Per-round ratio of `a` to `b` on `metric` (throughput by default). Met when the median is at
+ * least `min`; "no slower than" uses 0.98, the run-to-run noise of a 2-core machine.
+ */
+export function relativeTarget(s: ScenarioResult, a: string, b: string, text: string, min = 0.98, metric = 'throughput'): TargetResult {
+  const va = s.variants.find((x) => x.name === a);
+  const vb = s.variants.find((x) => x.name === b);
+  if (va?.status !== 'measured' || vb?.status !== 'measured') {
+    return { text, value: va?.status !== 'measured' ? (va?.note ?? 'not measured') : (vb?.note ?? 'not measured'), met: undefined };
+  }
+  const ratios: number[] = [];
+  for (const r of va.runs) {
+    const o = vb.runs.find((x) => x.round === r.round);
+    if (o !== undefined && o[metric]! > 0) ratios.push(r[metric]! / o[metric]!);
+  }
+  if (ratios.length === 0) return { text, value: 'no common rounds', met: undefined };
+  const r = spread(ratios);
+  return { text: `${text} (${a} ÷ ${b}, met at ≥ ${min})`, value: fmt(r), met: r.median >= min };
+}

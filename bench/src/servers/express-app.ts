@@ -1,0 +1,58 @@
+/** Scenario 2: Express 5, `GET /hello` answering a small JSON; bare, ctxkit and cls-rtracer. */
+import { createRequire } from 'node:module';
+import type { Server } from 'node:http';
+import { type App, CONSTANT_ID, helloBody } from './types.ts';
+
+const require = createRequire(import.meta.url);
+
+/** The variants of scenario 2. */
+export const EXPRESS_VARIANTS = {
+  bare: 'Express 5 alone',
+  ctxkit: '@ctxkit/express with defaults',
+  'cls-rtracer': 'cls-rtracer Express middleware (request id from x-request-id, echoed)',
+} as const;
+
+/** Starts the Express app of `variant` on an ephemeral loopback port. */
+export async function startExpress(variant: string): Promise<App> {
+  const express = require('express') as typeof import('express');
+  const app = express();
+  app.set('etag', false);
+  app.set('x-powered-by', false);
+  let read: () => unknown;
+  switch (variant) {
+    case 'bare':
+      read = () => CONSTANT_ID;
+      break;
+    case 'ctxkit': {
+      const { ctxkit } = await import('@ctxkit/express');
+      const { currentContext } = await import('@ctxkit/core');
+      app.use(ctxkit());
+      read = () => currentContext().traceId;
+      break;
+    }
+    case 'cls-rtracer': {
+      const rTracer = require('cls-rtracer') as typeof import('cls-rtracer');
+      app.use(rTracer.expressMiddleware({ useHeader: true, headerName: 'x-request-id', echoHeader: true }));
+      read = () => rTracer.id();
+      break;
+    }
+    default:
+      throw new Error(`unknown express variant ${variant}`);
+  }
+  app.get('/hello', (_req, res) => {
+    res.json(helloBody(read()));
+  });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(0, '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve(s)));
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return {
+    port: address.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * The Fastify gateway of scenarios 4 and 6: `GET /order?work=N` calls the upstream gRPC service
+ * and answers its reply as JSON. `ctxkit`: the plugin (5 s default budget, user from the auth
+ * header via resolveUser) and the client interceptor. `manual`: the same ids, user, budget,
+ * deadline and disconnect handling written by hand.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type * as GrpcJs from '@grpc/grpc-js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type EchoClient, type EchoReply, type EchoRequest, loadEcho, loadGrpc } from '../lib/grpc.ts';
+import type { App, AppConfig } from './types.ts';
+
+const require = createRequire(import.meta.url);
+const DEFAULT_BUDGET_MS = 5000;
+const MAX_BUDGET_MS = 30_000;
+
+/** Counts of what the gateway answered, by HTTP status. */
+const statuses: Record<string, number> = {};
+function count(status: number): void {
+  statuses[status] = (statuses[status] ?? 0) + 1;
+}
+
+/** Starts the gateway of `variant` in front of `config.upstream`. */
+export async function startGateway(variant: string, config: AppConfig): Promise<App> {
+  if (config.upstream === undefined) throw new Error('the gateway needs an upstream');
+  const grpc = loadGrpc();
+  const { Client } = loadEcho(grpc);
+  const Fastify = require('fastify') as typeof import('fastify').default;
+  const app: FastifyInstance = Fastify({ logger: false });
+  app.addHook('onResponse', (_request, reply, done) => {
+    count(reply.statusCode);
+    done();
+  });
+  let upstream: EchoClient;
+  if (variant === 'ctxkit') {
+    const { ctxkit } = await import('@ctxkit/fastify');
+    const { clientOptions } = await import('./ctxkit-grpc.ts');
+    await app.register(ctxkit, {
+      defaultTimeoutMs: DEFAULT_BUDGET_MS,
+      maxTimeoutMs: MAX_BUDGET_MS,
+      resolveUser: (request) => request.headers['x-user-id'] as string | undefined,
+    });
+    upstream = new Client(config.upstream, grpc.credentials.createInsecure(), clientOptions());
+    app.get('/order', (request) => call(upstream, new grpc.Metadata(), {}, orderRequest(request)));
+  } else if (variant === 'manual') {
+    upstream = new Client(config.upstream, grpc.credentials.createInsecure());
+    app.get('/order', (request, reply) => manualOrder(grpc, upstream, request, reply));
+  } else {
+    throw new Error(`unknown gateway variant ${variant}`);
+  }
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return {
+    port: address.port,
+    close: async () => {
+      await app.close();
+      upstream.close();
+    },
+    stats: () => ({ statuses: { ...statuses } }),
+  };
+}
+
+function orderRequest(request: FastifyRequest): EchoRequest {
+  const work = Number((request.query as { work?: string }).work ?? 0);
+  return { text: 'order', count: 0, workMs: Number.isFinite(work) ? work : 0 };
+}
+
+function call(client: EchoClient, md: GrpcJs.Metadata, options: GrpcJs.CallOptions, req: EchoRequest): Promise<EchoReply> {
+  return new Promise((resolve, reject) => {
+    client.Unary(req, md, options, (error, reply) => (error ? reject(error) : resolve(reply!)));
+  });
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
+const ID = /^[A-Za-z0-9._-]{1,128}$/;
+// gRPC status → HTTP status, for the codes this gateway can meet.
+const HTTP_OF: Record<number, number> = { 1: 499, 4: 504, 14: 503 };
+
+/** What a careful team writes without ctxkit. */
+async function manualOrder(grpc: typeof GrpcJs, client: EchoClient, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  const h = request.headers;
+  const tp = typeof h.traceparent === 'string' ? TRACEPARENT.exec(h.traceparent) : null;
+  const traceId = tp?.[1] ?? randomBytes(16).toString('hex');
+  const rid = h['x-request-id'];
+  const requestId = typeof rid === 'string' && ID.test(rid) ? rid : randomUUID();
+  const asked = Number(h['request-timeout-ms']);
+  const budget = Number.isFinite(asked) && asked >= 0 ? Math.min(asked, MAX_BUDGET_MS) : DEFAULT_BUDGET_MS;
+  reply.header('trace-id', traceId);
+  reply.header('request-id', requestId);
+  const md = new grpc.Metadata();
+  md.set('trace-id', traceId);
+  md.set('request-id', requestId);
+  const user = h['x-user-id'];
+  if (typeof user === 'string' && ID.test(user)) md.set('user-id', user);
+  try {
+    return await new Promise<EchoReply>((resolve, reject) => {
+      const res = reply.raw;
+      const outgoing = client.Unary(orderRequest(request), md, { deadline: Date.now() + budget }, (error, r) => {
+        res.removeListener('close', onClose);
+        if (error) reject(error);
+        else resolve(r!);
+      });
+      // The client went away before the answer: stop the downstream work.
+      const onClose = () => {
+        if (!res.writableFinished) outgoing.cancel();
+      };
+      res.once('close', onClose);
+    });
+  } catch (error) {
+    const code = (error as GrpcJs.ServiceError).code;
+    reply.code(HTTP_OF[code] ?? 502);
+    return { code, message: 'upstream failed', traceId };
+  }
+}
