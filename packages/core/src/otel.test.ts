@@ -81,3 +81,29 @@ describe('OpenTelemetry bridge', () => {
     expect(carrier.baggage).toBe('user-id=u-7,plan=pro%20plan%3Bx');
   });
 });
+
+describe('gRPC-style servers (context before span)', () => {
+  it('the propagator joins the current ctxkit trace when the wire carries no id', () => {
+    const ctx = createContext();
+    const joined = runWithContext(ctx, () => propagation.extract(ROOT_CONTEXT, {}, defaultTextMapGetter));
+    expect(trace.getSpanContext(joined)!.traceId).toBe(ctx.traceId);
+    const legacy = runWithContext(createContext({ traceId: 'not-w3c' }), () => propagation.extract(ROOT_CONTEXT, {}, defaultTextMapGetter));
+    expect(trace.getSpanContext(legacy)).toBeUndefined();
+  });
+
+  it('the span processor records the ids on server spans as they start', async () => {
+    const { ctxkitSpanProcessor } = await import('./otel.js');
+    const { SpanKind } = await import('@opentelemetry/api');
+    const local = new InMemorySpanExporter();
+    const p = new TracerProvider({ spanProcessors: [ctxkitSpanProcessor(), new SimpleSpanProcessor({ exporter: local })] });
+    const t = p.getTracer('t');
+    runWithContext(createContext({ traceId: 'legacy-7', userId: 'u-3' }), () => {
+      t.startSpan('server', { kind: SpanKind.SERVER }).end();
+      t.startSpan('client', { kind: SpanKind.CLIENT }).end();
+    });
+    const [server, client] = local.getFinishedSpans();
+    expect(server!.attributes).toMatchObject({ 'enduser.id': 'u-3', 'ctxkit.trace_id': 'legacy-7' });
+    expect(client!.attributes).toEqual({});
+    await p.shutdown();
+  });
+});

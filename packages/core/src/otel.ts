@@ -6,6 +6,8 @@
 import {
   type Context as OtelContext,
   isSpanContextValid,
+  type Span,
+  SpanKind,
   type TextMapGetter,
   type TextMapPropagator,
   type TextMapSetter,
@@ -41,8 +43,7 @@ export interface OpenTelemetryOptions {
  * enableOpenTelemetry();
  */
 export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => void {
-  const userAttr = options.userIdAttribute === undefined ? 'enduser.id' : options.userIdAttribute;
-  const keys = (options.attributeKeys ?? []).map((k) => (typeof k === 'string' ? normalizeKey(k) : k.name));
+  const annotate = compileAnnotate(options);
   const bridge: TracingBridge = {
     activeTraceId() {
       const span = trace.getActiveSpan();
@@ -52,18 +53,54 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
     },
     annotate(ctx: RequestContext) {
       const span = trace.getActiveSpan();
-      if (span === undefined || !span.isRecording()) return;
-      if (span.spanContext().traceId !== ctx.traceId) span.setAttribute('ctxkit.trace_id', ctx.traceId);
-      if (userAttr !== false && ctx.userId !== undefined) span.setAttribute(userAttr, ctx.userId);
-      for (const key of keys) {
-        const value = ctx.metadata.get(key);
-        if (value !== undefined) span.setAttribute(`ctxkit.${key}`, value);
-      }
+      if (span !== undefined && span.isRecording()) annotate(span, ctx);
     },
   };
   slot.bridge = bridge;
   return () => {
     if (slot.bridge === bridge) slot.bridge = undefined;
+  };
+}
+
+/** Records a context's ids on a span, as the options say. */
+function compileAnnotate(options: OpenTelemetryOptions): (span: Span, ctx: RequestContext) => void {
+  const userAttr = options.userIdAttribute === undefined ? 'enduser.id' : options.userIdAttribute;
+  const keys = (options.attributeKeys ?? []).map((k) => (typeof k === 'string' ? normalizeKey(k) : k.name));
+  return (span, ctx) => {
+    if (span.spanContext().traceId !== ctx.traceId) span.setAttribute('ctxkit.trace_id', ctx.traceId);
+    if (userAttr !== false && ctx.userId !== undefined) span.setAttribute(userAttr, ctx.userId);
+    for (const key of keys) {
+      const value = ctx.metadata.get(key);
+      if (value !== undefined) span.setAttribute(`ctxkit.${key}`, value);
+    }
+  };
+}
+
+/** The part of an SDK span processor ctxkit implements (structural: no SDK import needed). */
+export interface SpanProcessorLike {
+  onStart(span: Span, parentContext: OtelContext): void;
+  onEnd(span: unknown): void;
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * A span processor for the SDK (`spanProcessors: [ctxkitSpanProcessor(), …]`) that records the
+ * ids of the current ctxkit context on every server span as it starts. Needed where the context
+ * exists before the span: gRPC servers, whose ctxkit context is built before the grpc
+ * instrumentation starts the call's span. Takes the options of {@link enableOpenTelemetry}.
+ */
+export function ctxkitSpanProcessor(options: OpenTelemetryOptions = {}): SpanProcessorLike {
+  const annotate = compileAnnotate(options);
+  return {
+    onStart(span) {
+      if ((span as Span & { kind?: SpanKind }).kind !== SpanKind.SERVER) return;
+      const ctx = als.getStore();
+      if (ctx !== undefined && span.isRecording()) annotate(span, ctx);
+    },
+    onEnd() {},
+    forceFlush: () => Promise.resolve(),
+    shutdown: () => Promise.resolve(),
   };
 }
 
@@ -83,7 +120,9 @@ const LEGACY_HEADERS = ['trace-id', 'x-request-id'] as const;
  * An OpenTelemetry propagator for the SDK's composite propagator, after the W3C trace-context
  * one: when a request carries no valid `traceparent` but a 32-hex legacy `trace-id` or
  * `x-request-id`, the SDK joins that trace instead of starting an unrelated one (the caller's
- * span id is unknown, so the remote parent gets a fresh one).
+ * span id is unknown, so the remote parent gets a fresh one). When the request carries no id at
+ * all but a ctxkit context is already current (gRPC servers), the span joins that context's
+ * trace.
  */
 export function ctxkitPropagator(options: PropagatorOptions = {}): TextMapPropagator {
   const baggageKeys = (options.baggageKeys ?? []).map((k) => (typeof k === 'string' ? normalizeKey(k) : k.name));
@@ -103,6 +142,12 @@ export function ctxkitPropagator(options: PropagatorOptions = {}): TextMapPropag
           });
         }
         if (id !== undefined) return context;
+      }
+      // Nothing on the wire, but a ctxkit context is already current (a gRPC server's, built
+      // before the instrumentation extracts): the span joins its trace rather than start another.
+      const ctx = als.getStore();
+      if (ctx !== undefined && isW3CTraceId(ctx.traceId)) {
+        return trace.setSpanContext(context, { traceId: ctx.traceId, spanId: newSpanId(), traceFlags: TraceFlags.SAMPLED, isRemote: true });
       }
       return context;
     },
