@@ -101,14 +101,13 @@ describe('the SDK in every hop', () => {
     for (const role of ROLES) expect(seenAt(hops[role]).userId, role).toBe('u-42');
   });
 
-  it('known gap, core change requested: gRPC server spans never get enduser.id', async () => {
-    // The gRPC server side builds the context (and the bridge annotates "the active span") before
-    // the grpc instrumentation starts its server span, so B's and C's spans stay bare.
-    // Wanted: enduser.id = 'u-42' on both. When core annotates spans at start, flip these.
+  it('gRPC server spans get enduser.id too (ctxkitSpanProcessor)', async () => {
+    // The gRPC server side builds the context before the grpc instrumentation starts its span;
+    // the span processor records the ids as the span starts.
     await get(chain, { authorization: 'Bearer u-42' });
     const hops = await collect(chain, PER_REQUEST);
-    expect(spanOf(hops.b, SERVER).attributes).not.toHaveProperty('enduser.id');
-    expect(spanOf(hops.c, SERVER).attributes).not.toHaveProperty('enduser.id');
+    expect(spanOf(hops.b, SERVER).attributes['enduser.id']).toBe('u-42');
+    expect(spanOf(hops.c, SERVER).attributes['enduser.id']).toBe('u-42');
     expect(seenAt(hops.b).userId).toBe('u-42');
   });
 
@@ -141,18 +140,16 @@ describe('the SDK in every hop', () => {
     expect(spanOf(hops.c, SERVER).parentSpanId).toBe(spanOf(hops.b, CLIENT).spanId);
   });
 
-  it('known gap, core change requested: past the edge, a non-hex legacy id is replaced by the span trace id', async () => {
-    // B receives `trace-id: legacy-42` from ctxkit and a traceparent from the SDK; the extractor's
-    // traceparent-first precedence makes B's (and C's) ctxkit id the span's trace id, so logs
-    // at the gateway and in B disagree. Wanted: 'legacy-42' in B and C, and ctxkit.trace_id on
-    // their spans. When core keeps a trusted peer's trace-id, flip these.
+  it('past the edge, a non-hex legacy id stays the id of every hop and is recorded on their spans', async () => {
+    // B receives `trace-id: legacy-42` from ctxkit and a traceparent from the SDK: from a trusted
+    // peer ctxkit's own trace-id wins, so logs agree across hops.
     await get(chain, { 'x-request-id': 'legacy-42' });
     const hops = await collect(chain, PER_REQUEST);
-    const otelTrace = spanOf(hops.gateway, SERVER).traceId;
     expect(seenAt(hops.b).received['trace-id']).toBe('legacy-42');
-    expect(seenAt(hops.b).traceId).toBe(otelTrace);
-    expect(seenAt(hops.c).traceId).toBe(otelTrace);
-    expect(spanOf(hops.b, SERVER).attributes).not.toHaveProperty('ctxkit.trace_id');
+    expect(seenAt(hops.b).traceId).toBe('legacy-42');
+    expect(seenAt(hops.c).traceId).toBe('legacy-42');
+    expect(spanOf(hops.b, SERVER).attributes['ctxkit.trace_id']).toBe('legacy-42');
+    expect(spanOf(hops.c, SERVER).attributes['ctxkit.trace_id']).toBe('legacy-42');
   });
 
   it('untrusted baggage and ids from a client do not reach the context or any hop', async () => {
@@ -205,11 +202,10 @@ describe('the SDK in every hop', () => {
     }
   });
 
-  it('known gap, core change requested: a gRPC call that arrives with no ids gets two trace ids', async () => {
+  it('a gRPC call that arrives with no ids gets one trace id: the span joins ctxkit', async () => {
     // A plain gRPC client (no ctxkit, no SDK) calls B directly. ctxkit's server side runs before
-    // the grpc instrumentation starts the span, finds no active span and makes a new id; the SDK
-    // then starts an unrelated trace, and C (traceparent first) takes the SDK's id.
-    // Wanted: B's ctxkit id == B's span trace id == C's id. When core fixes it, flip these.
+    // the grpc instrumentation starts the span and makes a new id; ctxkitPropagator makes the
+    // span join that id, so B's ctxkit id, B's span and C agree.
     const client = hopClient(`127.0.0.1:${chain.b.port}`, true);
     try {
       await client.call({ note: 'direct' }, new grpc.Metadata());
@@ -220,8 +216,8 @@ describe('the SDK in every hop', () => {
     const b = seenAt(hops.b);
     const bServer = spanOf(hops.b, SERVER);
     expect(b.traceId).toMatch(W3C_ID);
-    expect(b.traceId).not.toBe(bServer.traceId);
-    expect(seenAt(hops.c).traceId).toBe(bServer.traceId);
+    expect(bServer.traceId).toBe(b.traceId);
+    expect(seenAt(hops.c).traceId).toBe(b.traceId);
   });
 });
 
