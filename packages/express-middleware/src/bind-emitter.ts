@@ -36,5 +36,9 @@ export function boundContext(emitter: EventEmitter): RequestContext | undefined 
 function emitInContext(this: Bound, event: string | symbol, ...args: unknown[]): boolean {
   const ctx = this[CONTEXT]!;
   if (tryCurrentContext() === ctx) return this[EMIT](event, ...args);
-  return runWithContext(ctx, () => this[EMIT](event, ...args));
+  return runWithContext(ctx, emitOriginal, this, event, args);
+}
+
+function emitOriginal(emitter: Bound, event: string | symbol, args: unknown[]): boolean {
+  return emitter[EMIT](event, ...args);
 }

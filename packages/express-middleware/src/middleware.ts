@@ -1,10 +1,12 @@
-import { runWithContext } from '@ctxkit/core';
-import { checkTimeout, compileHttpContext } from '@ctxkit/core/adapter';
-import type { RequestHandler } from 'express';
+import { type OwnedContext, runWithContext } from '@ctxkit/core';
+import { compileHttpContext } from '@ctxkit/core/adapter';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { bindEmitter, boundContext } from './bind-emitter.js';
 import { armDeadlineReply } from './deadline-reply.js';
 import type { CtxkitExpressOptions } from './options.js';
 import { resolveUserThenNext } from './resolve-user.js';
+
+type ResolveUser = CtxkitExpressOptions['resolveUser'];
 
 /**
  * Creates the Express middleware that runs the rest of each request inside a ctxkit context:
@@ -28,38 +30,38 @@ import { resolveUserThenNext } from './resolve-user.js';
  * app.use(ctxkit({ defaultTimeoutMs: 5_000 })); // internal service: trusts peers' keys
  * app.use(express.json());
  * app.post('/orders', async (req, res) => {
- *   const { traceId, userId, signal } = currentContext();
+ *   const { userId, signal } = currentContext();
  *   res.json(await orders.create(req.body, { userId, signal }));
  * });
  * app.use(ctxkitErrorHandler());
  */
 export function ctxkit(options: CtxkitExpressOptions = {}): RequestHandler {
-  if (options.defaultTimeoutMs !== undefined) checkTimeout(options.defaultTimeoutMs, 'defaultTimeoutMs');
-  if (options.maxTimeoutMs !== undefined) checkTimeout(options.maxTimeoutMs, 'maxTimeoutMs');
   const start = compileHttpContext({ ...options, trust: options.trust ?? 'internal' });
   const resolveUser = options.resolveUser;
 
   return function ctxkitMiddleware(req, res, next) {
     const existing = boundContext(req);
     if (existing !== undefined) {
-      runWithContext(existing, next);
+      runWithContext(existing, proceed, next);
       return;
     }
     const ctx = start(req, res);
     req.ctx = ctx;
     bindEmitter(req, ctx);
     bindEmitter(res, ctx);
-    if (ctx.deadline !== undefined) {
-      // Armed inside the context: the timer, and so every abort listener, runs in it.
-      runWithContext(ctx, () => {
-        if (!armDeadlineReply(ctx, res)) return;
-        if (resolveUser === undefined) next();
-        else resolveUserThenNext(resolveUser, ctx, req, res, next);
-      });
-    } else if (resolveUser === undefined) {
-      runWithContext(ctx, next);
-    } else {
-      runWithContext(ctx, () => resolveUserThenNext(resolveUser, ctx, req, res, next));
-    }
+    // Fast path: no deadline, no resolver: one run(), no closure.
+    if (ctx.deadline === undefined && resolveUser === undefined) runWithContext(ctx, proceed, next);
+    else runWithContext(ctx, continueInContext, ctx, req, res, next, resolveUser);
   };
+}
+
+function proceed(next: NextFunction): void {
+  next();
+}
+
+function continueInContext(ctx: OwnedContext, req: Request, res: Response, next: NextFunction, resolveUser: ResolveUser): void {
+  // Armed in the context: the deadline's timer, and so every abort listener, runs in it.
+  if (ctx.deadline !== undefined && !armDeadlineReply(ctx, res)) return;
+  if (resolveUser === undefined) next();
+  else resolveUserThenNext(resolveUser, ctx, req, res, next);
 }

@@ -9,7 +9,8 @@ afterEach(closeAll);
 
 /** Records which trace id is current at a point of the chain, or `'none'`. */
 function mark(res: Response, where: string): void {
-  const seen = (res.locals.seen ??= {}) as Record<string, string>;
+  res.locals.seen ??= {};
+  const seen = res.locals.seen as Record<string, string>;
   seen[where] = tryCurrentContext()?.traceId ?? 'none';
 }
 
