@@ -26,11 +26,11 @@ export function waterfall(hops: ReadonlyMap<string, Hop>, c: Palette, markMs?: n
   const t1 = Math.max(...present.map((t) => end(hops.get(t.service)!)), markMs ?? 0);
   const scale = WIDTH / Math.max(1, t1 - t0);
   const col = (ms: number) => Math.min(WIDTH - 1, Math.max(0, Math.round((ms - t0) * scale)));
-  const lines = [c.dim(`  ${'hop'.padEnd(14)} ${'budget'.padStart(8)}  ${'0 ms'.padEnd(WIDTH - 8)}${`${t1 - t0} ms`.padStart(8)}  ${'took'.padStart(7)}  status`)];
+  const lines = [c.dim(`  ${'hop'.padEnd(16)} ${'budget'.padStart(8)}  ${'0 ms'.padEnd(WIDTH - 8)}${`${t1 - t0} ms`.padStart(8)}  ${'took'.padStart(7)}  status`)];
   for (const { service, prefix } of TREE) {
     const hop = hops.get(service);
     if (hop === undefined) {
-      lines.push(c.dim(`  ${(prefix + service).padEnd(14)} ${'—'.padStart(8)}  ${' '.repeat(WIDTH)}  ${''.padStart(7)}  never called`));
+      lines.push(c.dim(`  ${(prefix + service).padEnd(16)} ${'—'.padStart(8)}  ${' '.repeat(WIDTH)}  ${''.padStart(7)}  never called`));
       continue;
     }
     const from = col(hop.startedAtMs);
@@ -45,9 +45,16 @@ export function waterfall(hops: ReadonlyMap<string, Hop>, c: Palette, markMs?: n
     if (hop.abortedAtMs > 0) {
       note = markMs === undefined ? ` (context aborted: ${hop.abortReason})` : ` (context ${hop.abortReason} +${hop.abortedAtMs - markMs} ms after the disconnect)`;
     }
-    lines.push(`  ${(prefix + service).padEnd(14)} ${budget.padStart(8)}  ${c.cyan(bar.join(''))}  ${`${hop.durationMs} ms`.padStart(7)}  ${color(hop.status)}${c.dim(note)}`);
+    lines.push(`  ${(prefix + service).padEnd(16)} ${budget.padStart(8)}  ${c.cyan(bar.join(''))}  ${`${hop.durationMs} ms`.padStart(7)}  ${color(hop.status)}${c.dim(note)}`);
   }
   return lines;
+}
+
+/** The answer body without the hop tree the gateway returns (drawn below instead). */
+function withoutHops(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || !('hops' in body)) return body;
+  const { hops: _hops, ...rest } = body as Record<string, unknown>;
+  return rest;
 }
 
 function end(hop: Hop): number {
@@ -57,7 +64,7 @@ function end(hop: Hop): number {
 /** Renders a whole scenario: title, request, answer, ids, waterfall and checks. */
 export function renderOutcome(n: number, outcome: Outcome, c: Palette): string {
   const gateway = outcome.hops.get('gateway');
-  const answer = outcome.answer.status === 0 ? String(outcome.answer.body) : `HTTP ${outcome.answer.status} ${JSON.stringify(outcome.answer.body)}`;
+  const answer = outcome.answer.status === 0 ? String(outcome.answer.body) : `HTTP ${outcome.answer.status} ${JSON.stringify(withoutHops(outcome.answer.body))}`;
   const lines = [
     c.bold(`${n}. ${outcome.title}`),
     c.dim(`   ${outcome.request}`),
