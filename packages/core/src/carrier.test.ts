@@ -193,3 +193,12 @@ describe('trace id from trusted peers', () => {
     expect(extractor({ trust: 'internal' }).extract(headers({ traceparent: TP })).traceId).toBe('0af7651916cd43dd8448eb211c80319c');
   });
 });
+
+describe('request id', () => {
+  it("a trusted peer's request id wins over the framework's; at the edge the framework's is used", () => {
+    const get = headers({ 'request-id': 'chain-req-1' });
+    expect(extractor({ trust: 'internal' }).extract(get, { requestId: 'req-1' }).requestId).toBe('chain-req-1');
+    expect(extractor({ trust: 'edge' }).extract(get, { requestId: 'req-1' }).requestId).toBe('req-1');
+    expect(extractor({ trust: 'internal' }).extract(headers({}), { requestId: 'req-2' }).requestId).toBe('req-2');
+  });
+});

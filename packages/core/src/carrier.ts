@@ -42,8 +42,8 @@ export interface ExtractSource {
   /** The peer's address, for trust rules naming peers. */
   readonly remoteAddress?: string | undefined;
   /**
-   * The framework's own request id, used instead of a new one when valid (one id, not two);
-   * an invalid one is dropped with a reason and replaced.
+   * The framework's own request id, used instead of a new one when valid (one id, not two) and
+   * no trusted peer sent one; an invalid one is dropped with a reason and replaced.
    */
   readonly requestId?: string | undefined;
   /** A timeout the transport received natively (gRPC deadline), ms; replaces the header. */
@@ -94,15 +94,16 @@ export function compileExtractor(options: ExtractOptions = {}): Extractor {
       bridge?.activeTraceId() ??
       newTraceId();
     metadata.set(TRACE_ID, traceId);
-    let requestId = source?.requestId;
-    if (requestId !== undefined) {
-      const problem = valueProblem(requestDef, requestId);
-      if (problem !== undefined) {
-        onDrop(dropOf(REQUEST_ID, `framework request id ${problem}`, requestId));
-        requestId = undefined;
-      }
-    } else if (trusted !== 'none' && (trusted === 'declared' || trusted.has(REQUEST_ID))) {
+    // A trusted peer's request id names the chain's request; else the framework's own id.
+    let requestId: string | undefined;
+    if (trusted !== 'none' && (trusted === 'declared' || trusted.has(REQUEST_ID))) {
       requestId = readOne(get, requestDef, onDrop);
+    }
+    const own = source?.requestId;
+    if (requestId === undefined && own !== undefined) {
+      const problem = valueProblem(requestDef, own);
+      if (problem === undefined) requestId = own;
+      else onDrop(dropOf(REQUEST_ID, `framework request id ${problem}`, own));
     }
     requestId ??= newRequestId();
     metadata.set(REQUEST_ID, requestId);
