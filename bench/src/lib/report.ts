@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Checkpoint } from '../scenarios/soak.ts';
+import type { Checkpoint, SoakSlope } from '../scenarios/soak.ts';
 import { fmtInt } from './progress.ts';
 import type { RunResults, ScenarioResult, VariantResult } from './results.ts';
 import type { Spread } from './stats.ts';
@@ -66,10 +66,11 @@ function soakTables(s: ScenarioResult): string[] {
       out.push(`| ${fmtInt(p.requests)} | ${names.map((n) => `${(p.servers[n]!.heapUsed / 2 ** 20).toFixed(2)} | ${p.servers[n]!.handles}`).join(' | ')} |`);
     }
     out.push('');
-    const slopes = (v.extra.slopes ?? {}) as Record<string, { heapBytesPer1kReq: number; handlesPer1kReq: number; heapDeltaBytes: number; handlesDelta: number }>;
+    const slopes = (v.extra.slopes ?? {}) as Record<string, SoakSlope>;
     for (const [n, sl] of Object.entries(slopes)) {
       out.push(
-        `- ${n}: heap slope ${sl.heapBytesPer1kReq.toFixed(1)} bytes per 1k requests (first→last ${(sl.heapDeltaBytes / 1024).toFixed(1)} KiB), ` +
+        `- ${n}: heap slope ${sl.heapBytesPer1kReq.toFixed(1)} bytes per 1k requests over all checkpoints, ` +
+          `${sl.steadyHeapBytesPer1kReq.toFixed(1)} from the second one on (first→last ${(sl.heapDeltaBytes / 1024).toFixed(1)} KiB); ` +
           `handles slope ${sl.handlesPer1kReq.toFixed(4)} per 1k requests (first→last ${sl.handlesDelta >= 0 ? '+' : ''}${sl.handlesDelta})`,
       );
     }

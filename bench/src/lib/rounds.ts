@@ -59,21 +59,31 @@ export async function measureRounds(
   const label = `${scenario.id} ${scenario.title}`;
   const up: { v: LoadVariant; result: VariantResult; running: Running }[] = [];
   try {
-    for (const v of variants) {
-      const result = newVariant(v.name, v.description);
-      scenario.variants.push(result);
-      if (v.unavailable !== undefined) {
-        result.status = 'not measured';
-        result.note = v.unavailable;
-        progress(`${label} · ${v.name} · not measured: ${v.unavailable}`);
-        continue;
-      }
+    // Start every variant's processes at once (start-up is most of a short run's time), then
+    // warm each up in turn.
+    const started = await Promise.all(
+      variants.map(async (v) => {
+        const result = newVariant(v.name, v.description);
+        scenario.variants.push(result);
+        if (v.unavailable !== undefined) {
+          result.status = 'not measured';
+          result.note = v.unavailable;
+          progress(`${label} · ${v.name} · ${v.unavailable}`);
+          return undefined;
+        }
+        try {
+          return { v, result, running: await v.start() };
+        } catch (error) {
+          fail(result, error, problems, label);
+          return undefined;
+        }
+      }),
+    );
+    for (const u of started) if (u !== undefined) up.push(u);
+    for (const { v, result, running } of up) {
       try {
-        progress(`${label} · ${v.name} · starting, warm-up ${plan.warmupS} s`);
-        const running = await v.start();
-        up.push({ v, result, running });
-        const warm = await running.run(plan.warmupS, plan.maxRequests);
-        account(result, warm, problems, label, 'warm-up');
+        progress(`${label} · ${v.name} · warm-up ${plan.warmupS} s`);
+        account(result, await running.run(plan.warmupS, plan.maxRequests), problems, label, 'warm-up');
       } catch (error) {
         fail(result, error, problems, label);
       }

@@ -56,6 +56,8 @@ async function run(spec: HttpRunSpec): Promise<HttpRunResult> {
     maxOverallRequests: spec.maxRequests,
     headers: spec.headers,
     timeout: 10,
+    // autocannon checks its stop flag once per sample: sample often so short runs end on time.
+    sampleInt: 250,
   });
   // Belt and braces: autocannon stops itself at the duration; this bounds a stuck run.
   const guard = setTimeout(() => instance.stop(), (spec.durationS + 15) * 1000);

@@ -69,3 +69,25 @@ export async function withHttpLoader<R>(fn: (loader: Child) => Promise<R>): Prom
     await loader.stop();
   }
 }
+
+/** The trace id of {@link REQUEST_HEADERS}' traceparent. */
+export const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+
+/**
+ * One request before measuring: the variant must answer 200 with the id its context should hold
+ * (so a variant that silently lost its context cannot be measured as a fast one).
+ * @throws Error naming what came back otherwise.
+ */
+export async function probe(url: string, headers: Readonly<Record<string, string>>, expectedId: string): Promise<void> {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
+  const text = await res.text();
+  let id: unknown;
+  try {
+    id = (JSON.parse(text) as { id?: unknown }).id;
+  } catch {
+    id = undefined;
+  }
+  if (res.status !== 200 || id !== expectedId) {
+    throw new Error(`probe ${url}: expected 200 with id ${expectedId}, got ${res.status} ${text.slice(0, 200)}`);
+  }
+}

@@ -1,16 +1,36 @@
 /** Scenarios 1 (Fastify), 2 (Express) and 4 (the whole chain): HTTP load through autocannon. */
-import type { Child } from '../lib/children.ts';
+import { type Child, stopAll } from '../lib/children.ts';
 import { type Adapter, unavailable } from '../lib/packages.ts';
 import type { ScenarioResult } from '../lib/results.ts';
 import { type LoadVariant, measureRounds } from '../lib/rounds.ts';
 import { httpRunning } from '../lib/runners.ts';
 import { EXPRESS_VARIANTS } from '../servers/express-app.ts';
 import { FASTIFY_VARIANTS } from '../servers/fastify-app.ts';
-import { addressOf, finishScenario, newScenario, REQUEST_HEADERS, type ScenarioEnv, startChain, startServer, withHttpLoader } from './common.ts';
+import { CONSTANT_ID } from '../servers/types.ts';
+import {
+  addressOf,
+  finishScenario,
+  newScenario,
+  probe,
+  REQUEST_HEADERS,
+  type ScenarioEnv,
+  startChain,
+  startServer,
+  TRACE_ID,
+  withHttpLoader,
+} from './common.ts';
 import { ratioTarget, relativeTarget } from './targets.ts';
 
 function needs(variant: string, adapter: Adapter): string | undefined {
   return variant.startsWith('ctxkit') ? unavailable(adapter) : undefined;
+}
+
+/** The id each HTTP variant's handler must read from its context for {@link REQUEST_HEADERS}. */
+function expectedId(variant: string): string {
+  if (variant === 'bare') return CONSTANT_ID;
+  if (variant === 'ctxkit-resolve-user') return REQUEST_HEADERS['x-user-id']!;
+  if (variant === 'request-context' || variant === 'cls-rtracer') return REQUEST_HEADERS['x-request-id']!;
+  return TRACE_ID; // ctxkit, otel, ctxkit-otel: the incoming traceparent's trace id
 }
 
 function method(env: ScenarioEnv, what: string): string {
@@ -32,8 +52,13 @@ export async function fastifyScenario(env: ScenarioEnv): Promise<ScenarioResult>
       unavailable: needs(name, '@ctxkit/fastify'),
       async start() {
         const server = await startServer(`fastify-${name}`, 'fastify', name);
+        const url = `http://${addressOf(server)}/hello`;
+        await probe(url, REQUEST_HEADERS, expectedId(name)).catch(async (error: unknown) => {
+          await stopAll([server]);
+          throw error;
+        });
         return httpRunning([server], loader, {
-          url: `http://${addressOf(server)}/hello`,
+          url,
           connections: env.plan.connections,
           headers: REQUEST_HEADERS,
         });
@@ -56,8 +81,13 @@ export async function expressScenario(env: ScenarioEnv): Promise<ScenarioResult>
       unavailable: needs(name, '@ctxkit/express'),
       async start() {
         const server = await startServer(`express-${name}`, 'express', name);
+        const url = `http://${addressOf(server)}/hello`;
+        await probe(url, REQUEST_HEADERS, expectedId(name)).catch(async (error: unknown) => {
+          await stopAll([server]);
+          throw error;
+        });
         return httpRunning([server], loader, {
-          url: `http://${addressOf(server)}/hello`,
+          url,
           connections: env.plan.connections,
           headers: REQUEST_HEADERS,
         });
@@ -102,11 +132,14 @@ export async function chainScenario(env: ScenarioEnv): Promise<ScenarioResult> {
       unavailable: name === 'ctxkit' ? unavailable('@ctxkit/fastify', '@ctxkit/grpc') : undefined,
       async start() {
         const servers = await startChainOf(name, false, true);
-        return httpRunning(servers, loader, {
-          url: `http://${addressOf(servers[0]!)}/order`,
-          connections: env.plan.connections,
-          headers: { ...REQUEST_HEADERS, 'request-timeout-ms': '2000' },
+        const url = `http://${addressOf(servers[0]!)}/order`;
+        const headers = { ...REQUEST_HEADERS, 'request-timeout-ms': '2000' };
+        // The leaf answers the trace id it sees: the chain must carry it through both hops.
+        await probe(url, headers, TRACE_ID).catch(async (error: unknown) => {
+          await stopAll(servers);
+          throw error;
         });
+        return httpRunning(servers, loader, { url, connections: env.plan.connections, headers });
       },
     }));
     await measureRounds(s, variants, env.plan.load, env.problems);

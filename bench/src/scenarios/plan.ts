@@ -22,7 +22,7 @@ export const FULL: Plan = {
   quick: false,
   load: { rounds: 5, warmupS: 3, runS: 4, maxRequests: 2_000_000 },
   micro: { rounds: 7, batchMs: 150 },
-  soak: { warmup: 2000, checkpoints: [50_000, 100_000, 200_000], timeLimitS: 240 },
+  soak: { warmup: 10_000, checkpoints: [50_000, 100_000, 200_000], timeLimitS: 240 },
   connections: 50,
   inflight: 64,
 };
@@ -32,7 +32,7 @@ export const QUICK: Plan = {
   quick: true,
   load: { rounds: 2, warmupS: 0.5, runS: 0.6, maxRequests: 200_000 },
   micro: { rounds: 3, batchMs: 20 },
-  soak: { warmup: 300, checkpoints: [1000, 2000, 4000], timeLimitS: 30 },
+  soak: { warmup: 300, checkpoints: [700, 1400, 2800], timeLimitS: 30 },
   connections: 50,
   inflight: 64,
 };

@@ -25,6 +25,15 @@ export interface Checkpoint {
   readonly servers: Record<string, Heap>;
 }
 
+/** Growth per 1k requests (least squares over the checkpoints) and first→last deltas. */
+export interface SoakSlope {
+  readonly heapBytesPer1kReq: number;
+  readonly steadyHeapBytesPer1kReq: number;
+  readonly handlesPer1kReq: number;
+  readonly heapDeltaBytes: number;
+  readonly handlesDelta: number;
+}
+
 const VARIANTS = {
   ctxkit: '@ctxkit/fastify gateway (5 s default budget, resolveUser) → @ctxkit/grpc service',
   manual: 'reference: the same chain with ids, deadline and cancellation passed by hand',
@@ -129,12 +138,14 @@ async function soakVariant(env: ScenarioEnv, v: VariantResult, warmup: number, c
   v.extra.totals = { ...totals, throughput: totals.seconds > 0 ? totals.sent / totals.seconds : 0 };
   if (points.length >= 2) {
     const xs = points.map((p) => p.requests);
-    const slopes: Record<string, { heapBytesPer1kReq: number; handlesPer1kReq: number; heapDeltaBytes: number; handlesDelta: number }> = {};
+    const slopes: Record<string, SoakSlope> = {};
     for (const name of Object.keys(points[0]!.servers)) {
       const heap = points.map((p) => p.servers[name]!.heapUsed);
       const handles = points.map((p) => p.servers[name]!.handles);
       slopes[name] = {
         heapBytesPer1kReq: slope(xs, heap) * 1000,
+        // Without the first checkpoint: what remains of warm-up (lazy init, compiled code) shows in the first step only.
+        steadyHeapBytesPer1kReq: xs.length > 2 ? slope(xs.slice(1), heap.slice(1)) * 1000 : Number.NaN,
         handlesPer1kReq: slope(xs, handles) * 1000,
         heapDeltaBytes: heap[heap.length - 1]! - heap[0]!,
         handlesDelta: handles[handles.length - 1]! - handles[0]!,
