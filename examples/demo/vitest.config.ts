@@ -1,3 +1,5 @@
 import { defineConfig } from 'vitest/config';
 
-export default defineConfig({ test: { include: ['src/**/*.test.ts'], testTimeout: 30_000, globalSetup: ['./src/wait-for-builds.ts'] } });
+// The services the test starts import the built ctxkit packages: this workspace depends on them,
+// so turbo builds them before it runs this test.
+export default defineConfig({ test: { include: ['src/**/*.test.ts'], testTimeout: 30_000 } });

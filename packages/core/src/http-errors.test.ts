@@ -29,6 +29,15 @@ describe('errorResponse', () => {
     });
     const internal = errorResponse({ code: 13, details: 'db password wrong at /srv/x.js:12', message: '' });
     expect(internal).toMatchObject({ status: 500, internal: true, body: { code: 'INTERNAL', message: 'internal error' } });
+    const transport = [
+      [4, 504, 'Deadline exceeded after 0.842s,remote_addr=127.0.0.1:42765', 'deadline exceeded'],
+      [14, 503, 'No connection established. Last error: connect ECONNREFUSED 10.0.0.7:50051', 'service unavailable'],
+      [1, 499, 'Cancelled on client', 'cancelled'],
+      [12, 501, 'The server does not implement the method /internal.Admin/Drop', 'not implemented'],
+    ] as const;
+    for (const [code, status, details, message] of transport) {
+      expect(errorResponse({ code, details, message: details })).toMatchObject({ status, internal: false, body: { message } });
+    }
   });
 
   it('keeps framework 4xx statuses with a safe message; anything else is a bare 500', () => {

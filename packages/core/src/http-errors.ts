@@ -19,12 +19,19 @@ export interface ErrorResponse {
   readonly internal: boolean;
 }
 
-const HIDDEN = new Set<number>([Status.UNKNOWN, Status.INTERNAL, Status.DATA_LOSS]);
+// Messages of these codes come from servers' internals or from grpc-js itself (which names
+// internal hosts: "Deadline exceeded after 0.8s,remote_addr=10.0.0.7:50051"): never shown.
 const GENERIC: Partial<Record<number, string>> = {
+  [Status.CANCELLED]: 'cancelled',
   [Status.UNKNOWN]: 'unknown error',
+  [Status.DEADLINE_EXCEEDED]: 'deadline exceeded',
+  [Status.UNIMPLEMENTED]: 'not implemented',
   [Status.INTERNAL]: 'internal error',
+  [Status.UNAVAILABLE]: 'service unavailable',
   [Status.DATA_LOSS]: 'internal error',
 };
+// Unexpected on the server side: logged in full by the adapters.
+const INTERNAL = new Set<number>([Status.UNKNOWN, Status.INTERNAL, Status.DATA_LOSS]);
 const CODE_BY_HTTP: Readonly<Record<number, StatusName>> = {
   400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND',
   405: 'UNIMPLEMENTED', 408: 'DEADLINE_EXCEEDED', 409: 'ABORTED', 412: 'FAILED_PRECONDITION',
@@ -41,20 +48,22 @@ export function isStatusError(error: unknown): error is { code: number; details:
 
 /**
  * Decides the HTTP answer to an error, once for every HTTP adapter: ctxkit errors and gRPC
- * status errors by the standard table; framework errors with a 4xx status keep it; anything
- * else is a 500 whose message reveals nothing.
+ * status errors by the standard table (a status error's message is shown only for codes that
+ * are the application's answer, such as NOT_FOUND or INVALID_ARGUMENT; transport and internal
+ * codes get a generic message); framework errors with a 4xx status keep it; anything else is a
+ * 500 whose message reveals nothing.
  */
 export function errorResponse(error: unknown, traceId?: string): ErrorResponse {
   if (error instanceof CtxkitError) {
+    // ctxkit's own messages are safe except for programmer errors, which name keys and values.
     const code = error.grpcCode;
-    const hidden = HIDDEN.has(code);
-    return reply(toHttpStatus(code), statusName(code), hidden ? GENERIC[code]! : error.message, traceId, hidden);
+    const internal = INTERNAL.has(code);
+    return reply(toHttpStatus(code), statusName(code), internal ? GENERIC[code]! : error.message, traceId, internal);
   }
   if (isStatusError(error)) {
     const code = error.code;
-    const hidden = HIDDEN.has(code);
-    const message = hidden ? GENERIC[code]! : error.details;
-    return reply(toHttpStatus(code), statusName(code), message, traceId, hidden);
+    const message = GENERIC[code] ?? printable(error.details, 200);
+    return reply(toHttpStatus(code), statusName(code), message, traceId, INTERNAL.has(code));
   }
   if (typeof error === 'object' && error !== null) {
     const e = error as { statusCode?: unknown; status?: unknown; expose?: unknown; message?: unknown; name?: unknown };

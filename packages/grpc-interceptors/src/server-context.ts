@@ -83,13 +83,21 @@ function peerAddress(peer: string): string | undefined {
 }
 
 /**
+ * A cancel that arrives this close to the deadline is the caller's deadline: each hop receives its
+ * deadline later than its caller by the transit time, so the caller's own timer fires first and
+ * its cancel reaches us a few ms before ours would.
+ */
+const DEADLINE_SLACK_MS = 20;
+
+/**
  * Aborts a call's context because the call went away: with {@link DeadlineExceededError} when its
- * deadline has passed (grpc-js answered DEADLINE_EXCEEDED itself), else {@link CancelledError}.
+ * deadline has passed or is within {@link DEADLINE_SLACK_MS} (the caller timed out), else
+ * {@link CancelledError}.
  * @internal
  */
 export function abortCallContext(ctx: OwnedContext, call: ServerCallInfo): void {
-  const now = Date.now();
-  const expired = now >= deadlineMs(call.getDeadline()) || now >= (ctx.deadline ?? Number.POSITIVE_INFINITY);
+  const soon = Date.now() + DEADLINE_SLACK_MS;
+  const expired = soon >= deadlineMs(call.getDeadline()) || soon >= (ctx.deadline ?? Number.POSITIVE_INFINITY);
   ctx.cancel(expired ? new DeadlineExceededError() : new CancelledError());
   ctx.end();
 }
