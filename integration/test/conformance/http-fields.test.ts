@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Chain, child, startChain, valuesOf } from './support/chain.ts';
 import type { Report } from './support/hop-service.ts';
 import { captureLogger } from './support/log-capture.ts';
-import { rawRequest } from './support/raw-http.ts';
+import { type RawHeader, rawRequest } from './support/raw-http.ts';
 
 const capture = captureLogger();
 let chain: Chain;
@@ -22,7 +22,7 @@ const NEW_ID = /^[0-9a-f]{32}$/;
 // An echoed value: visible ASCII only (RFC 9110 field-vchar minus obs-text), no space or comma.
 const SAFE = /^[\x21-\x2b\x2d-\x7e]{1,128}$/;
 
-async function post(headers: Parameters<typeof rawRequest>[1]['headers']) {
+async function post(headers: readonly RawHeader[]) {
   const res = await rawRequest(chain.edge.port, { headers, body: JSON.stringify(chain.plan) });
   return { res, edge: res.status === 200 ? (JSON.parse(res.body) as Report) : undefined };
 }

@@ -26,9 +26,8 @@ describe('request-id along the chain', () => {
     expect(child(edge).ctx.requestId).toBe(edge.ctx.requestId);
   });
 
-  // KNOWN BUG (core carrier.ts compileExtractor, used by @ctxkit/fastify): the framework's own
-  // request id (source.requestId, Fastify's `req-N`) is taken before a trusted peer's
-  // `request-id`, so an internal Fastify hop renames the request.
+  // Found here first: the framework's own id (Fastify's `req-N`) used to win over a trusted
+  // peer's `request-id` (fixed in core 293f631, compileExtractor).
   it('an internal Fastify hop (trust internal) keeps the request-id its peer sent', async () => {
     // A chain started by a job (not by the edge, whose Fastify counter could match the hop's).
     using ctx = createContext({ requestId: 'job-7f3a' });

@@ -82,7 +82,7 @@ export interface HopClient {
 
 /** Creates a client of the Hop service at `target`. */
 export function hopClient(target: string, options: ClientOptions = {}): HopClient {
-  const client = new HopClient(target, credentials.createInsecure(), options) as Client & {
+  const client = new HopClient(target, credentials.createInsecure(), options) as unknown as Client & {
     call: (...args: unknown[]) => unknown;
   };
   return {

@@ -5,13 +5,13 @@
  */
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { currentContext, createFetch, type CtxFetch, withTimeout, withValues } from '@ctxkit/core';
+import { currentContext, createFetch, DeadlineExceededError, type CtxFetch, withTimeout, withValues } from '@ctxkit/core';
 import { ctxkit, type CtxkitFastifyOptions } from '@ctxkit/fastify';
 import { clientInterceptor, serverInterceptor, type ServerInterceptorOptions, wrapService } from '@ctxkit/grpc';
 import { Server, ServerCredentials, type ServerUnaryCall } from '@grpc/grpc-js';
 import { ctxkit as ctxkitExpress, ctxkitErrorHandler, type CtxkitExpressOptions } from '@ctxkit/express';
 import express from 'express';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { type HopClient, hopClient, hopService, metadataPairs, type Plan, type Report, type StepError } from './hop-service.ts';
 
@@ -81,13 +81,25 @@ export async function runPlan(
     },
     children: [],
   };
-  if (plan.workMs) await sleep(plan.workMs, ctx.signal);
+  if (plan.workMs) {
+    try {
+      await sleep(plan.workMs, ctx.signal);
+    } catch (reason) {
+      log?.info({ hop: service, reason: (reason as { code?: string }).code }, 'hop aborted');
+      throw reason;
+    }
+  }
   if (plan.fail !== undefined) throw new Error(plan.fail);
   const callAll = async () => {
     for (const step of plan.calls ?? []) {
       const call = () => callStep(step.kind, step.target, step.plan ?? {}, down);
       const child = step.timeoutMs === undefined ? await call() : await withTimeout(step.timeoutMs, call);
       (report.children as (Report | StepError)[]).push(child);
+      // This hop's own deadline or cancellation ends it with that status (504/499, gRPC 4/1);
+      // a failure of a child alone (its own shorter timeout, an unavailable server) is reported.
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      // The child's deadline and ours are the same instant: do not wait for our timer to say so.
+      if (ctx.deadline !== undefined && ctx.remainingMs() === 0) throw new DeadlineExceededError();
     }
   };
   if (plan.setValues) await withValues(plan.setValues, callAll);
@@ -117,10 +129,10 @@ async function callStep(kind: 'grpc' | 'http', target: string, plan: Plan, down:
 /** Starts a gRPC hop on 127.0.0.1. */
 export async function startGrpcHop(
   name: string,
-  options: ServerInterceptorOptions & { log?: Logger; port?: number } = {},
+  options: ServerInterceptorOptions & { log?: Logger; port?: number; channelOptions?: Record<string, number> } = {},
 ): Promise<Hop> {
   const down = new Downstream();
-  const server = new Server({ interceptors: [serverInterceptor(options)] });
+  const server = new Server({ ...options.channelOptions, interceptors: [serverInterceptor(options)] });
   server.addService(
     hopService,
     wrapService(
@@ -152,11 +164,11 @@ export async function startGrpcHop(
 /** Starts a Fastify hop (`POST /call`) with the ctxkit plugin. */
 export async function startFastifyHop(
   name: string,
-  options: CtxkitFastifyOptions & { log?: Logger; fastify?: Parameters<typeof Fastify>[0] } = {},
+  options: CtxkitFastifyOptions & { log?: Logger; fastify?: FastifyServerOptions } = {},
 ): Promise<Hop & { app: FastifyInstance }> {
   const down = new Downstream();
   const { log, fastify, ...plugin } = options;
-  const app = Fastify({ ...(log === undefined ? {} : { loggerInstance: log }), ...fastify });
+  const app: FastifyInstance = Fastify({ ...fastify, ...(log === undefined ? {} : { loggerInstance: log }) });
   await app.register(ctxkit, plugin);
   app.post('/call', async (request) => {
     const raw = request.raw.rawHeaders;
