@@ -11,7 +11,7 @@ import { type Options, parseOptions } from './lib/options.ts';
 import { elapsedS, progress } from './lib/progress.ts';
 import { writeResults } from './lib/report.ts';
 import type { RunResults, ScenarioResult } from './lib/results.ts';
-import type { ScenarioEnv } from './scenarios/common.ts';
+import { type ScenarioEnv, setServerFlags } from './scenarios/common.ts';
 import { grpcStreamScenario, grpcUnaryScenario } from './scenarios/grpc.ts';
 import { chainScenario, expressScenario, fastifyScenario } from './scenarios/http.ts';
 import { microScenario } from './scenarios/micro.ts';
@@ -60,6 +60,11 @@ async function main(): Promise<number> {
   if (again !== undefined) return again;
 
   const plan = options.quick ? QUICK : FULL;
+  if (options.cpuProf) {
+    const dir = `${RESULTS}tmp/profiles/`;
+    setServerFlags(['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+    progress(`server CPU profiles go to ${dir}`);
+  }
   const mode = options.quick ? 'quick' : 'full';
   const watchdog = setTimeout(() => {
     progress(`watchdog: the run exceeded ${WATCHDOG_S[mode]} s; killing every child`);
@@ -98,7 +103,7 @@ async function main(): Promise<number> {
 
   // Only a complete full run on the pinned Node replaces latest.*; everything else is scratch.
   const major = Number(process.versions.node.split('.')[0]);
-  const complete = !options.quick && options.only.length === 0;
+  const complete = !options.quick && options.only.length === 0 && !options.cpuProf;
   const [dir, base] = complete
     ? [RESULTS, major === 24 ? 'latest' : `latest-node${major}`]
     : [`${RESULTS}tmp/`, options.quick ? `quick-node${major}` : `partial-node${major}`];

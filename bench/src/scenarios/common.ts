@@ -38,9 +38,17 @@ export function finishScenario(s: ScenarioResult): ScenarioResult {
   return s;
 }
 
+let serverFlags: readonly string[] = [];
+
+/** Node flags every server process gets from now on (`--cpu-prof` and its directory). */
+export function setServerFlags(flags: readonly string[]): void {
+  serverFlags = flags;
+}
+
 /** Starts a server process: `app` `variant` with `config`; its `info.port` is where it listens. */
 export function startServer(name: string, app: string, variant: string, config: object = {}, gc = false): Promise<Child> {
-  return startChild(name, 'servers/server.ts', [app, variant, JSON.stringify(config)], gc ? { nodeFlags: ['--expose-gc'] } : {});
+  const flags = gc ? [...serverFlags, '--expose-gc'] : serverFlags;
+  return startChild(name, 'servers/server.ts', [app, variant, JSON.stringify(config)], { nodeFlags: flags });
 }
 
 /** Starts servers one after the other; if one fails, stops those already started and rethrows. */
