@@ -10,7 +10,7 @@ import {
   status as grpcStatus,
 } from '@grpc/grpc-js';
 import { CancelledError, DeadlineExceededError, type MissingContextMode, type RequestContext, tryCurrentContext } from '@ctxkit/core';
-import { injectContext, MAX_TIMER_MS, reportMissingContext } from '@ctxkit/core/adapter';
+import { injectContext, MAX_GRPC_TIMEOUT_MS, reportMissingContext } from '@ctxkit/core/adapter';
 
 /** Options of {@link clientInterceptor}, resolved once when it is created. */
 export interface ClientInterceptorOptions {
@@ -56,20 +56,19 @@ export function clientInterceptor(options: ClientInterceptorOptions = {}): Inter
     }
     const signal = ctx.signal;
     if (signal.aborted) return expiredCall(signal.reason);
-    const deadline = ctx.deadline;
+    // The call's deadline: the earlier of the caller's and the context's, never further than
+    // grpc-js servers can read (MAX_GRPC_TIMEOUT_MS).
+    const own = callOptions.deadline;
+    const ownMs = own === undefined ? Number.POSITIVE_INFINITY : deadlineMs(own);
+    const deadline = Math.min(ctx.deadline ?? Number.POSITIVE_INFINITY, ownMs);
     let next: InterceptingCallInterface;
-    if (deadline === undefined) {
+    if (deadline === Number.POSITIVE_INFINITY) {
       next = nextCall(callOptions);
     } else {
-      const left = deadline - Date.now();
-      if (left <= 0) return expiredCall(new DeadlineExceededError());
-      const own = callOptions.deadline;
-      if (own === undefined || deadlineMs(own) > deadline) {
-        const use = left > MAX_SENT_MS ? Date.now() + MAX_SENT_MS : deadline;
-        next = nextCall({ ...callOptions, deadline: use });
-      } else {
-        next = nextCall(callOptions);
-      }
+      const now = Date.now();
+      if (deadline <= now) return expiredCall(new DeadlineExceededError());
+      const use = deadline - now > MAX_GRPC_TIMEOUT_MS ? now + MAX_GRPC_TIMEOUT_MS : deadline;
+      next = use === ownMs ? nextCall(callOptions) : nextCall({ ...callOptions, deadline: use });
     }
     return new ContextCall(next, ctx, signal, override, allow);
   };
@@ -88,15 +87,6 @@ function setKey(key: string, value: string): void {
 function addKey(key: string, value: string): void {
   if (target!.get(key).length === 0) target!.set(key, value);
 }
-
-/**
- * The longest budget sent. Longer ones go wrong in grpc-js: its client does not time a deadline
- * past a Node timer's limit (MAX_TIMER_MS) and throws "Deadline is too far in the future" past
- * 10^8 hours, and its server parses grpc-timeout with `| 0`, so past 2^31-1 ms the value wraps
- * negative and the call times out at once. MAX_TIMER_MS is sent as 2147484S, which wraps; one
- * second less is sent as 2147483S, which does not.
- */
-const MAX_SENT_MS = MAX_TIMER_MS - 1000;
 
 function deadlineMs(deadline: Deadline): number {
   return typeof deadline === 'number' ? deadline : deadline.getTime();

@@ -137,6 +137,16 @@ describe('clientInterceptor', () => {
     ctx.end();
   });
 
+  it("clamps the caller's own far deadline too, with or without a context deadline", async () => {
+    for (const init of [{}, { deadline: Date.now() + 1e15 }]) {
+      const ctx = createContext(init);
+      const s = await runWithContext(ctx, () => unary(client, {}, new grpc.Metadata(), { deadline: Date.now() + 40 * 24 * 3600 * 1000 }));
+      expect(s.deadline).toBeGreaterThan(Date.now() + MAX_TIMER_MS - 60_000);
+      expect(s.deadline).toBeLessThanOrEqual(Date.now() + MAX_TIMER_MS);
+      ctx.end();
+    }
+  });
+
   it('keeps keys the caller set on the call, unless told to override', async () => {
     const ctx = createContext({ userId: 'from-context' });
     const md = new grpc.Metadata();
