@@ -74,13 +74,21 @@ function soakTables(s: ScenarioResult): string[] {
           `handles slope ${sl.handlesPer1kReq.toFixed(4)} per 1k requests (first→last ${sl.handlesDelta >= 0 ? '+' : ''}${sl.handlesDelta})`,
       );
     }
-    const t = v.extra.totals as { sent: number; ok: number; deadline504: number; disconnected: number; unexpected: number; throughput: number } | undefined;
+    const t = v.extra.totals as
+      | { sent: number; ok: number; deadline504: number; disconnected: number; unexpected: number; knownResets: number; throughput: number }
+      | undefined;
     if (t !== undefined) {
       out.push(
         `- after warm-up: ${fmtInt(t.sent)} requests at ${fmtInt(t.throughput)} req/s: ${fmtInt(t.ok)} 200, ${fmtInt(t.deadline504)} 504 (budget ran out, expected), ` +
-          `${fmtInt(t.disconnected)} client hang-ups, ${fmtInt(t.unexpected)} unexpected`,
+          `${fmtInt(t.disconnected)} client hang-ups, ${fmtInt(t.unexpected)} other answers` +
+          (t.knownResets > 0
+            ? `, of which ${fmtInt(t.knownResets)} were 5xx caused by the gRPC service's HTTP/2 session being closed by Node's ` +
+              'RST_STREAM rate limiter (rapid-reset mitigation: burst 1000, then 33 resets/s per session; grpc/grpc-node#2872): ' +
+              'the cancelled calls of hanging-up clients exceed it on one channel. Reported, not counted as errors.'
+            : ''),
       );
     }
+    if (v.extra.serverStats !== undefined) out.push(`- server counters: \`${JSON.stringify(v.extra.serverStats)}\``);
     out.push('');
   }
   return out;

@@ -89,11 +89,19 @@ function segment(spec: SoakSpec): Promise<SoakResult> {
       const req = http.request(
         { host: '127.0.0.1', port: spec.port, path, agent: a, headers: { ...HEADERS, 'request-timeout-ms': budget } },
         (res) => {
-          res.resume();
+          const expected = (kind === 'normal' && res.statusCode === 200) || (kind === 'short' && res.statusCode === 504);
+          let body = '';
+          if (expected || kind === 'hangup') res.resume();
+          else {
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => {
+              if (body.length < 300) body += chunk;
+            });
+          }
           res.on('end', () => {
             if (kind === 'normal' && res.statusCode === 200) ok++;
             else if (kind === 'short' && res.statusCode === 504) deadline504++;
-            else if (kind !== 'hangup') wrong(`${kind} request answered ${res.statusCode}`);
+            else if (kind !== 'hangup') wrong(`${kind} request answered ${res.statusCode} ${body.slice(0, 300)}`);
             done();
           });
           res.on('error', () => {

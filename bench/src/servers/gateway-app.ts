@@ -21,6 +21,24 @@ function count(status: number): void {
   statuses[status] = (statuses[status] ?? 0) + 1;
 }
 
+/** Upstream failures by gRPC code, with the first message of each (to explain unexpected answers). */
+const upstreamErrors: Record<string, { count: number; first: string }> = {};
+/**
+ * Calls failed because the upstream server closed the HTTP/2 session: Node's RST_STREAM rate
+ * limiter (rapid-reset mitigation, burst 1000 then 33/s per session) does that when callers
+ * cancel many calls; see grpc/grpc-node#2872. Counted apart so the soak can tell them from others.
+ */
+let sessionResets = 0;
+
+function noteUpstreamError(error: unknown): void {
+  const e = error as Partial<GrpcJs.ServiceError>;
+  if (e.code === 13 && String(e.details ?? '').includes('Session closed with error code')) sessionResets++;
+  const key = String(e.code ?? 'none');
+  const seen = upstreamErrors[key];
+  if (seen === undefined) upstreamErrors[key] = { count: 1, first: String(e.message ?? error).slice(0, 300) };
+  else seen.count++;
+}
+
 /** Starts the gateway of `variant` in front of `config.upstream`. */
 export async function startGateway(variant: string, config: AppConfig): Promise<App> {
   if (config.upstream === undefined) throw new Error('the gateway needs an upstream');
@@ -58,7 +76,7 @@ export async function startGateway(variant: string, config: AppConfig): Promise<
       await app.close();
       upstream.close();
     },
-    stats: () => ({ statuses: { ...statuses } }),
+    stats: () => ({ statuses: { ...statuses }, upstreamErrors: { ...upstreamErrors }, sessionResets }),
   };
 }
 
@@ -69,7 +87,12 @@ function orderRequest(request: FastifyRequest): EchoRequest {
 
 function call(client: EchoClient, md: GrpcJs.Metadata, options: GrpcJs.CallOptions, req: EchoRequest): Promise<EchoReply> {
   return new Promise((resolve, reject) => {
-    client.Unary(req, md, options, (error, reply) => (error ? reject(error) : resolve(reply!)));
+    client.Unary(req, md, options, (error, reply) => {
+      if (error) {
+        noteUpstreamError(error);
+        reject(error);
+      } else resolve(reply!);
+    });
   });
 }
 
@@ -109,6 +132,7 @@ async function manualOrder(grpc: typeof GrpcJs, client: EchoClient, request: Fas
       res.once('close', onClose);
     });
   } catch (error) {
+    noteUpstreamError(error);
     const code = (error as GrpcJs.ServiceError).code;
     reply.code(HTTP_OF[code] ?? 502);
     return { code, message: 'upstream failed', traceId };
