@@ -1,7 +1,7 @@
 import { CtxkitError, type RequestContext } from '@ctxkit/core';
 import { errorResponse } from '@ctxkit/core/adapter';
 import type { ErrorRequestHandler } from 'express';
-import { boundContext } from './bind-emitter.js';
+import { isBound } from './bind-emitter.js';
 import { sendError } from './send-error.js';
 
 /** What {@link ctxkitErrorHandler} logs with an unexpected error. */
@@ -52,7 +52,7 @@ export function ctxkitErrorHandler(options: ErrorHandlerOptions = {}): ErrorRequ
 
   // Four parameters: that is how Express recognises error middleware.
   return function ctxkitErrorHandler(err, req, res, next) {
-    const ctx: RequestContext | undefined = boundContext(req);
+    const ctx: RequestContext | undefined = isBound(req) ? req.ctx : undefined;
     if (res.headersSent || res.destroyed) {
       if (!res.writableEnded && !res.destroyed) {
         next(err);

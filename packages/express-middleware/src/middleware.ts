@@ -1,7 +1,7 @@
 import { type OwnedContext, runWithContext } from '@ctxkit/core';
 import { compileHttpContext } from '@ctxkit/core/adapter';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { bindEmitter, boundContext } from './bind-emitter.js';
+import { bindStreams, isBound } from './bind-emitter.js';
 import { armDeadlineReply } from './deadline-reply.js';
 import type { CtxkitExpressOptions } from './options.js';
 import { resolveUserThenNext } from './resolve-user.js';
@@ -40,15 +40,13 @@ export function ctxkit(options: CtxkitExpressOptions = {}): RequestHandler {
   const resolveUser = options.resolveUser;
 
   return function ctxkitMiddleware(req, res, next) {
-    const existing = boundContext(req);
-    if (existing !== undefined) {
-      runWithContext(existing, proceed, next);
+    if (isBound(req)) {
+      runWithContext(req.ctx, proceed, next);
       return;
     }
     const ctx = start(req, res);
     req.ctx = ctx;
-    bindEmitter(req, ctx);
-    bindEmitter(res, ctx);
+    bindStreams(req, res);
     // Fast path: no deadline, no resolver: one run(), no closure.
     if (ctx.deadline === undefined && resolveUser === undefined) runWithContext(ctx, proceed, next);
     else runWithContext(ctx, continueInContext, ctx, req, res, next, resolveUser);

@@ -49,7 +49,7 @@ describe.each(majors)('%s', (_name, express) => {
   it.each([
     ['not-found', 404, 'NOT_FOUND', 'order 7 not found'],
     ['denied', 403, 'PERMISSION_DENIED', 'not your order'],
-    ['unavailable', 503, 'UNAVAILABLE', 'inventory is down'],
+    ['unavailable', 503, 'UNAVAILABLE', 'service unavailable'], // transport detail, hidden by core
     ['grpc-internal', 500, 'INTERNAL', 'internal error'],
     ['deadline', 504, 'DEADLINE_EXCEEDED', 'deadline exceeded'],
     ['cancelled', 499, 'CANCELLED', 'cancelled'],
