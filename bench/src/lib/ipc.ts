@@ -60,11 +60,12 @@ export function cpuMicros(): number {
 export async function heapAfterGc(): Promise<{ heapUsed: number; handles: number; resources: Record<string, number> }> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) throw new Error('run with --expose-gc');
-  // Two passes with a turn of the loop between: finalizers and weak callbacks of the first
-  // pass free more in the second.
-  gc();
-  await new Promise((resolve) => setImmediate(resolve));
-  gc();
+  // Three passes with a turn of the loop between: finalizers and weak callbacks of one pass
+  // free more in the next.
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   const resources: Record<string, number> = {};
   for (const r of process.getActiveResourcesInfo()) resources[r] = (resources[r] ?? 0) + 1;
   // Timeout entries include the ones ctxkit would leak; the IPC pipe and listening sockets are constant.

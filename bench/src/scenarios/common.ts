@@ -47,7 +47,9 @@ export function setServerFlags(flags: readonly string[]): void {
 
 /** Starts a server process: `app` `variant` with `config`; its `info.port` is where it listens. */
 export function startServer(name: string, app: string, variant: string, config: object = {}, gc = false): Promise<Child> {
-  const flags = gc ? [...serverFlags, '--expose-gc'] : serverFlags;
+  // Soak servers: --no-flush-bytecode, or V8 drops start-up code's bytecode after a few GCs and
+  // the heap falls by megabytes between early checkpoints, hiding (or faking) a trend.
+  const flags = gc ? [...serverFlags, '--expose-gc', '--no-flush-bytecode'] : serverFlags;
   return startChild(name, 'servers/server.ts', [app, variant, JSON.stringify(config)], { nodeFlags: flags });
 }
 

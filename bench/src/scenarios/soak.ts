@@ -52,7 +52,7 @@ export async function soakScenario(env: ScenarioEnv): Promise<ScenarioResult> {
     'req',
     `${fmtInt(checkpoints[checkpoints.length - 1]!)} requests (after ${fmtInt(warmup)} warm-up) at concurrency ${CONCURRENCY}, ` +
       `each with request-timeout-ms; 1% ask for 50 ms of work and hang up after 10 ms; 0.5% ask for 50 ms with a 10 ms budget (504 expected). ` +
-      `At each checkpoint the load pauses, keep-alive sockets are closed, and each server (run with --expose-gc) does two full GCs ` +
+      `At each checkpoint the load pauses, keep-alive sockets are closed, and each server (run with --expose-gc --no-flush-bytecode) does three full GCs ` +
       `and reports heapUsed and process.getActiveResourcesInfo().length over IPC. Slope: least squares over the checkpoints.`,
   );
   for (const [name, description] of Object.entries(VARIANTS)) {
