@@ -1,6 +1,6 @@
 import { ctxkit, ctxkitErrorHandler } from '@ctxkit/express';
 import express, { type Express } from 'express';
-import { withHop } from './hop.ts';
+import { withHop } from '@ctxkit-examples/shared';
 import { log } from './log.ts';
 import { issueInvoice, parseCharge } from './invoices.ts';
 

@@ -1,28 +1,6 @@
-/**
- * What one service saw of a request, as it reports it to the demo (the HopReport message of
- * examples/api/proto, with camelCase fields).
- */
-export interface Hop {
-  service: string;
-  traceId: string;
-  requestId: string;
-  userId: string;
-  /** Remaining budget when the request arrived, ms; -1 without a deadline. */
-  budgetAtArrivalMs: number;
-  /** Epoch ms. */
-  startedAtMs: number;
-  durationMs: number;
-  /** gRPC status name the hop ended with; `RUNNING` in a start report. */
-  status: string;
-  /** When the hop's context aborted, epoch ms; 0 if it never did. */
-  abortedAtMs: number;
-  /** DEADLINE_EXCEEDED or CANCELLED; empty if it never aborted. */
-  abortReason: string;
-  /** Every propagated key the hop's context carried. */
-  metadata: Record<string, string>;
-  /** Incoming values the hop's adapter refused ("key: reason"). */
-  dropped: string[];
-}
+/** What one service saw of a request, as it reports it to the demo (the HopReport message). */
+export type { Hop } from '@ctxkit-examples/shared';
+import type { Hop } from '@ctxkit-examples/shared';
 
 /** The services, from the edge inwards, with where each sits in the call tree. */
 export const SERVICES = ['gateway', 'orders', 'inventory', 'billing'] as const;

@@ -2,7 +2,7 @@ import type { Drop } from '@ctxkit/core';
 import { ctxkit } from '@ctxkit/fastify';
 import Fastify, { type FastifyRequest } from 'fastify';
 import { authenticate } from './auth.ts';
-import { withHop } from './hop.ts';
+import { withHop } from '@ctxkit-examples/shared';
 import { fastifyLog } from './log.ts';
 import { createOrder, getOrder, type NewOrder } from './orders-client.ts';
 

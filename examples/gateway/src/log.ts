@@ -1,8 +1,8 @@
-import { pinoMixin } from '@ctxkit/core';
+import { serviceLog } from '@ctxkit-examples/shared';
 import pino from 'pino';
 
 /** This service's logger: JSON lines on stdout, each carrying the request's trace, request and user ids. */
-export const log = pino({ base: { service: 'gateway' }, mixin: pinoMixin() });
+export const log = serviceLog('gateway');
 
 /**
  * Fastify's own logger (request lines), without the mixin: the ctxkit plugin binds the ids to

@@ -3,9 +3,9 @@
 import { Server } from '@grpc/grpc-js';
 import { serverInterceptor, serverKeepalive, wrapService } from '@ctxkit/grpc';
 import { type InventoryHandlers, loadApi } from '@ctxkit-examples/api';
-import { withHop } from './hop.ts';
+import { serveGrpc, withHop } from '@ctxkit-examples/shared';
 import { log } from './log.ts';
-import { serve } from './serve.ts';
+import { stopTelemetry } from './otel.ts';
 import { levels, reserve } from './stock.ts';
 
 const inventory: InventoryHandlers = {
@@ -25,4 +25,4 @@ const inventory: InventoryHandlers = {
 
 const server = new Server({ ...serverKeepalive, interceptors: [serverInterceptor()] });
 server.addService(loadApi().inventory.Inventory.service, wrapService(inventory, { logger: (record) => log.error(record) }));
-await serve(server, process.env.INVENTORY_BIND ?? '127.0.0.1:0');
+await serveGrpc('inventory', server, process.env.INVENTORY_BIND ?? '127.0.0.1:0', stopTelemetry);

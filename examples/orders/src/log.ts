@@ -1,5 +1,4 @@
-import { pinoMixin } from '@ctxkit/core';
-import pino from 'pino';
+import { serviceLog } from '@ctxkit-examples/shared';
 
 /** This service's logger: JSON lines on stdout, each carrying the request's trace, request and user ids. */
-export const log = pino({ base: { service: 'orders' }, mixin: pinoMixin() });
+export const log = serviceLog('orders');

@@ -4,10 +4,10 @@ import { Server } from '@grpc/grpc-js';
 import { serverInterceptor, serverKeepalive, wrapService } from '@ctxkit/grpc';
 import { loadApi, type OrdersHandlers } from '@ctxkit-examples/api';
 import { pool } from './clients.ts';
-import { withHop } from './hop.ts';
+import { serveGrpc, withHop } from '@ctxkit-examples/shared';
 import { log } from './log.ts';
+import { stopTelemetry } from './otel.ts';
 import { createOrder, getOrder } from './orders.ts';
-import { serve } from './serve.ts';
 
 const ordersService: OrdersHandlers = {
   async CreateOrder(call) {
@@ -24,4 +24,7 @@ const ordersService: OrdersHandlers = {
 
 const server = new Server({ ...serverKeepalive, interceptors: [serverInterceptor()] });
 server.addService(loadApi().orders.Orders.service, wrapService(ordersService, { logger: (record) => log.error(record) }));
-await serve(server, process.env.ORDERS_BIND ?? '127.0.0.1:0', () => pool.close());
+await serveGrpc('orders', server, process.env.ORDERS_BIND ?? '127.0.0.1:0', async () => {
+  pool.close();
+  await stopTelemetry();
+});

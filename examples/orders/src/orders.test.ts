@@ -2,7 +2,7 @@ import { createContext, runWithContext } from '@ctxkit/core';
 import { Status } from '@ctxkit/grpc';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pool } from './clients.ts';
-import type { HopRecorder } from './hop.ts';
+import type { HopRecorder } from '@ctxkit-examples/shared';
 import { createOrder, getOrder } from './orders.ts';
 
 afterAll(() => pool.close());

@@ -1,7 +1,7 @@
 import { currentContext } from '@ctxkit/core';
 import { Status, statusError } from '@ctxkit/grpc';
 import { chargeOrder, reserveStock } from './clients.ts';
-import type { HopRecorder } from './hop.ts';
+import type { HopRecorder } from '@ctxkit-examples/shared';
 import { log } from './log.ts';
 
 /** An order as this service keeps it. */

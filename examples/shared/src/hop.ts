@@ -4,7 +4,7 @@
 import { CtxkitError, currentContext } from '@ctxkit/core';
 import { isStatusError, statusName } from '@ctxkit/core/adapter';
 import type { HopReport__Output } from '@ctxkit-examples/api';
-import { log } from './log.ts';
+import { serviceLog } from './log.ts';
 
 /** What one hop saw: the HopReport message of examples/api, as this process builds it. */
 export type Hop = HopReport__Output;
@@ -60,7 +60,7 @@ export async function withHop<T>(service: string, work: (hop: HopRecorder) => Pr
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
     const hop = snapshot(status);
-    log.info({ hop: { ...hop, children: undefined } }, `${service} hop ${status}`);
+    serviceLog(service).info({ hop: { ...hop, children: undefined } }, `${service} hop ${status}`);
     send({ type: 'hop', hop });
   }
 }
@@ -72,9 +72,9 @@ export function statusOf(error: unknown): string {
   return 'INTERNAL';
 }
 
-/** Tells the demo (when it started this process) that the service listens on `port`. */
-export function reportReady(port: number): void {
-  log.info({ port }, 'listening');
+/** Tells the demo (when it started this process) that `service` listens on `port`. */
+export function reportReady(service: string, port: number): void {
+  serviceLog(service).info({ port }, 'listening');
   send({ type: 'ready', port });
 }
 
