@@ -48,7 +48,7 @@ for (let round = 0; round < rounds; round++) {
 const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const of = (v, k) => median(results[v].map((r) => r[k]));
 const delta = (v, k) => {
-  const d = of(v, k) - of('bare', k);
+  const d = of(v, k) - of(variants[0], k); // the first variant is the baseline
   return `${d >= 0 ? '+' : ''}${d.toFixed(1)}`;
 };
 console.log(`Express ${major}, Node ${process.version}: server CPU µs/request, median of ${rounds} rounds × ${count} requests`);

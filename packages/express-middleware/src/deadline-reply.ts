@@ -41,6 +41,6 @@ export function armDeadlineReply(ctx: RequestContext, res: ServerResponse): bool
 }
 
 function replyDeadline(res: ServerResponse, reason: unknown, traceId: string): void {
-  if (!(reason instanceof DeadlineExceededError) || res.headersSent || res.destroyed) return;
+  if (!(reason instanceof DeadlineExceededError) || res.headersSent || res.destroyed || res.req.socket.destroyed) return;
   sendError(res, reason, traceId);
 }

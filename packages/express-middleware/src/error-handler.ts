@@ -53,8 +53,11 @@ export function ctxkitErrorHandler(options: ErrorHandlerOptions = {}): ErrorRequ
   // Four parameters: that is how Express recognises error middleware.
   return function ctxkitErrorHandler(err, req, res, next) {
     const ctx: RequestContext | undefined = isBound(req) ? req.ctx : undefined;
-    if (res.headersSent || res.destroyed) {
-      if (!res.writableEnded && !res.destroyed) {
+    // A client that left gets no answer: written to its dead socket, it would even count as a
+    // finished response (Node 22), and the context would not be cancelled.
+    const gone = res.destroyed || req.socket.destroyed;
+    if (res.headersSent || gone) {
+      if (!res.writableEnded && !gone) {
         next(err);
         return;
       }

@@ -47,7 +47,7 @@ export function ctxkit(options: CtxkitExpressOptions = {}): RequestHandler {
     const ctx = start(req, res);
     req.ctx = ctx;
     bindStreams(req, res);
-    // Fast path: no deadline, no resolver: one run(), no closure.
+    // No deadline and no resolver (the common internal call): straight on to next().
     if (ctx.deadline === undefined && resolveUser === undefined) runWithContext(ctx, proceed, next);
     else runWithContext(ctx, continueInContext, ctx, req, res, next, resolveUser);
   };
