@@ -105,6 +105,8 @@ export function toMarkdown(r: RunResults): string {
     `- Node ${m.node} (V8 ${m.v8})`,
     '- Compare figures within this run only: the machine is shared and noisy. Ratios are medians of per-round ratios ' +
       '(each variant against the baseline measured in the same round).',
+    '- Server and load generator share the cores: req/s is bounded by both, so its ratios are compressed and noisy; ' +
+      "server CPU µs per request (the server processes' `process.cpuUsage()` delta over a run ÷ requests) is the steadier measure of what a variant costs.",
     '',
   ];
   if (r.mode === 'quick') out.push('> Smoke run (`--quick`): runs are too short for the figures to mean anything.', '');

@@ -152,7 +152,7 @@ export function summarize(scenario: ScenarioResult): void {
     if (v.status !== 'measured' || v.runs.length === 0) continue;
     for (const m of METRICS) v.metrics[m] = spread(v.runs.map((r) => r[m]!));
     if (base === undefined) continue;
-    for (const m of ['throughput', 'cpuUs', 'p99Ms'] as const) {
+    for (const m of ['throughput', 'cpuUs', 'clientCpuUs', 'p99Ms'] as const) {
       const ratios: number[] = [];
       for (const r of v.runs) {
         const b = base.runs.find((x) => x.round === r.round);

@@ -50,6 +50,8 @@ export async function grpcUnaryScenario(env: ScenarioEnv): Promise<ScenarioResul
   await measureRounds(s, variantsOf(env, 'unary'), env.plan.load, env.problems);
   s.targets.push(ratioTarget(s, 'ctxkit', 'throughput', 0.93, 'gRPC client+server interceptors ≥ 0.93× bare calls/s'));
   s.targets.push(relativeTarget(s, 'ctxkit', 'otel', 'gRPC interceptors faster than the OpenTelemetry grpc instrumentation', 1.0));
+  s.targets.push(ratioTarget(s, 'ctxkit', 'cpuUs', undefined, 'for reading the above: interceptors server CPU per call ÷ bare'));
+  s.targets.push(ratioTarget(s, 'ctxkit', 'clientCpuUs', undefined, 'for reading the above: interceptors client (load generator) CPU per call ÷ bare'));
   return finishScenario(s);
 }
 

@@ -68,6 +68,10 @@ export async function fastifyScenario(env: ScenarioEnv): Promise<ScenarioResult>
   });
   s.targets.push(ratioTarget(s, 'ctxkit', 'throughput', 0.95, 'Fastify plugin ≥ 0.95× bare req/s'));
   s.targets.push(relativeTarget(s, 'ctxkit', 'request-context', 'Fastify plugin no slower than @fastify/request-context'));
+  s.targets.push(ratioTarget(s, 'ctxkit', 'cpuUs', undefined, 'for reading the above: Fastify plugin server CPU per request ÷ bare'));
+  s.targets.push(
+    relativeTarget(s, 'request-context', 'ctxkit', 'for reading the above: @fastify/request-context CPU per request ÷ plugin CPU per request', 0, 'cpuUs'),
+  );
   return finishScenario(s);
 }
 

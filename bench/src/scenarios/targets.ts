@@ -33,5 +33,7 @@ export function relativeTarget(s: ScenarioResult, a: string, b: string, text: st
   }
   if (ratios.length === 0) return { text, value: 'no common rounds', met: undefined };
   const r = spread(ratios);
+  // min 0: informational, no threshold.
+  if (min <= 0) return { text, value: fmt(r), met: undefined };
   return { text: `${text} (${a} ÷ ${b}, met at ≥ ${min})`, value: fmt(r), met: r.median >= min };
 }
