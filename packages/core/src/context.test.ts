@@ -325,3 +325,26 @@ describe('assign limits', () => {
     expect(ctx.get(huge[0]!)).toBeUndefined();
   });
 });
+
+describe('abort listeners', () => {
+  it('run in the context that aborted, wherever its signal was first read', async () => {
+    const ctx = createContext({ timeoutMs: 10 });
+    const signal = ctx.signal; // read outside: the timer is armed here, with no context current
+    const seen = new Promise<string | undefined>((resolve) =>
+      signal.addEventListener('abort', () => resolve(tryCurrentContext()?.traceId), { once: true }),
+    );
+    expect(await seen).toBe(ctx.traceId);
+    const parent = createContext();
+    const childSeen = runWithContext(parent, () =>
+      withCancel(
+        () =>
+          new Promise<string | undefined>((resolve) => {
+            const child = currentContext();
+            child.signal.addEventListener('abort', () => resolve(tryCurrentContext() === child ? 'child' : 'other'));
+            runWithContext(createContext(), () => parent.cancel());
+          }),
+      ),
+    );
+    expect(await childSeen).toBe('child');
+  });
+});

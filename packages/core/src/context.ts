@@ -179,7 +179,9 @@ export class Context implements OwnedContext {
   _abort(reason: Error): void {
     const controller = this._controller;
     if (controller === undefined) this._reason ??= reason;
-    else if (!controller.signal.aborted) controller.abort(reason);
+    // Abort listeners run in this context, not in whichever context fired the timer or the
+    // parent's abort (the timer was armed wherever the signal was first read).
+    else if (!controller.signal.aborted) als.run(this, abortWith, controller, reason);
     this._release();
   }
 
@@ -194,6 +196,10 @@ export class Context implements OwnedContext {
       this._parent!.signal.removeEventListener('abort', onAbort);
     }
   }
+}
+
+function abortWith(controller: AbortController, reason: Error): void {
+  controller.abort(reason);
 }
 
 function onDeadline(ctx: Context): void {

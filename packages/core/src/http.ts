@@ -54,7 +54,13 @@ function onResponseClose(this: Tracked): void {
   const ctx = this[CTX];
   if (ctx === undefined) return;
   this[CTX] = undefined;
-  if (!this.writableFinished) ctx.cancel(new CancelledError('client disconnected'));
+  // A reply written after the client left mid-body (an error handler answering the parser's
+  // "request aborted") finishes on a dead socket: an unfinished request on a destroyed socket
+  // is a disconnect too.
+  const req = this.req as IncomingMessage | undefined;
+  if (!this.writableFinished || (req !== undefined && !req.complete && req.socket.destroyed)) {
+    ctx.cancel(new CancelledError('client disconnected'));
+  }
   ctx.end();
 }
 
