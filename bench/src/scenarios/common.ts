@@ -49,7 +49,8 @@ export function setServerFlags(flags: readonly string[]): void {
 export function startServer(name: string, app: string, variant: string, config: object = {}, gc = false): Promise<Child> {
   // Soak servers: --no-flush-bytecode, or V8 drops start-up code's bytecode after a few GCs and
   // the heap falls by megabytes between early checkpoints, hiding (or faking) a trend.
-  const flags = gc ? [...serverFlags, '--expose-gc', '--no-flush-bytecode'] : serverFlags;
+  let flags = gc ? [...serverFlags, '--expose-gc', '--no-flush-bytecode'] : [...serverFlags];
+  if (flags.includes('--cpu-prof')) flags = [...flags, `--cpu-prof-name=${name}.${Date.now()}.cpuprofile`];
   return startChild(name, 'servers/server.ts', [app, variant, JSON.stringify(config)], { nodeFlags: flags });
 }
 
