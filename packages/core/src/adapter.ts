@@ -36,5 +36,5 @@ export { reportMissingContext } from './lost-context.js';
 export { compileTrust } from './trust.js';
 export { LIMITS, keyDefinition, valueProblem } from './schema.js';
 export { printable } from './errors.js';
-export { compileHttpContext, contextOfResponse } from './http.js';
+export { compileHttpContext, contextOfResponse, echoedIds } from './http.js';
 export type { HttpContextOptions, HttpContextStarter } from './http.js';

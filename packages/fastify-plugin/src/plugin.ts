@@ -1,5 +1,5 @@
 import { type RequestContext, runWithContext, tryCurrentContext } from '@ctxkit/core';
-import { compileHttpContext, type HttpContextStarter } from '@ctxkit/core/adapter';
+import { compileHttpContext, echoedIds, type HttpContextStarter } from '@ctxkit/core/adapter';
 import type {
   FastifyInstance,
   FastifyPluginCallback,
@@ -33,11 +33,16 @@ type Tracked = FastifyReply['raw'] & { [REQUEST]?: FastifyRequest | undefined };
 function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions, next: (err?: Error) => void): void {
   let start: HttpContextStarter;
   try {
-    start = compileHttpContext(options);
+    // Ids are echoed through reply.header below: a header set on the raw response would make
+    // Fastify's writeHead merge all its headers through setHeader (measured ~0.6 µs a request).
+    start = compileHttpContext({ ...options, echoHeaders: false });
   } catch (error) {
     next(error as Error);
     return;
   }
+  const echo = echoedIds(options.echoHeaders);
+  const echoTrace = echo.includes('trace-id');
+  const echoRequest = echo.includes('request-id');
   // Fastify's null logger (logger: false) has no child(): then nothing is bound or logged.
   const logging = typeof fastify.log.child === 'function';
   const serverCap = (fastify.initialConfig as { handlerTimeout?: number }).handlerTimeout ?? 0;
@@ -59,6 +64,8 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
     const cap = routeCaps ? request.routeOptions.handlerTimeout : 0;
     const ctx = start(request.raw, reply.raw, request.id, cap !== undefined && cap > 0 ? cap : undefined);
     request.ctx = ctx;
+    if (echoTrace) reply.header('trace-id', ctx.traceId);
+    if (echoRequest) reply.header('request-id', ctx.requestId);
     if (logging) {
       bindLogIds(request, reply, ctx);
       (reply.raw as Tracked)[REQUEST] = request;
