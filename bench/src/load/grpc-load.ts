@@ -48,6 +48,17 @@ async function main(): Promise<void> {
   const { Client } = loadEcho(grpc);
   let options: GrpcJs.ClientOptions = {};
   let inContext: RunInContext = (_slot, fn) => fn();
+  // The manual variant sends what ctxkit sends (three ids), written by hand on every call.
+  const metadata =
+    variant === 'manual'
+      ? () => {
+          const md = new grpc.Metadata();
+          md.set('trace-id', '4bf92f3577b34da6a3ce929d0e0e4736');
+          md.set('request-id', '00f067aa0ba902b7');
+          md.set('user-id', 'u-42');
+          return md;
+        }
+      : () => new grpc.Metadata();
   if (ctxkit) {
     const kit = await import('../servers/ctxkit-grpc.ts');
     const core = await import('@ctxkit/core');
@@ -73,7 +84,7 @@ async function main(): Promise<void> {
   };
   serveCommands(
     {
-      run: (spec: GrpcRunSpec) => run(grpc, clientFor(spec.target), spec, inContext),
+      run: (spec: GrpcRunSpec) => run(clientFor(spec.target), spec, inContext, metadata),
       stats: () => ({ clientSpansExported: otel?.spansExported() }),
     },
     async () => {
@@ -84,7 +95,7 @@ async function main(): Promise<void> {
   ready();
 }
 
-function run(grpc: typeof GrpcJs, client: EchoClient, spec: GrpcRunSpec, inContext: RunInContext): Promise<GrpcRunResult> {
+function run(client: EchoClient, spec: GrpcRunSpec, inContext: RunInContext, metadata: () => GrpcJs.Metadata): Promise<GrpcRunResult> {
   const latencies = new Float64Array(spec.maxCalls);
   const request: EchoRequest = { text: 'hello', count: spec.streamCount, workMs: 0 };
   let started = 0;
@@ -135,10 +146,10 @@ function run(grpc: typeof GrpcJs, client: EchoClient, spec: GrpcRunSpec, inConte
       const t = performance.now();
       inContext(slot, () => {
         if (spec.method === 'unary') {
-          client.Unary(request, new grpc.Metadata(), {}, (error) => complete(slot, t, error?.message));
+          client.Unary(request, metadata(), {}, (error) => complete(slot, t, error?.message));
         } else {
           let received = 0;
-          const call = client.Stream(request, new grpc.Metadata());
+          const call = client.Stream(request, metadata());
           call.on('data', () => received++);
           call.on('error', () => undefined); // reported through 'status'
           call.on('status', (s: GrpcJs.StatusObject) => {

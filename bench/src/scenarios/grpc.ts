@@ -52,6 +52,10 @@ export async function grpcUnaryScenario(env: ScenarioEnv): Promise<ScenarioResul
   s.targets.push(relativeTarget(s, 'ctxkit', 'otel', 'gRPC interceptors faster than the OpenTelemetry grpc instrumentation', 1.0));
   s.targets.push(ratioTarget(s, 'ctxkit', 'cpuUs', undefined, 'for reading the above: interceptors server CPU per call ÷ bare'));
   s.targets.push(ratioTarget(s, 'ctxkit', 'clientCpuUs', undefined, 'for reading the above: interceptors client (load generator) CPU per call ÷ bare'));
+  s.targets.push(
+    relativeTarget(s, 'ctxkit', 'manual', 'for reading the above: interceptors ÷ the same three ids written by hand (the wire cost taken out)', 0),
+  );
+  s.targets.push(ratioTarget(s, 'manual', 'throughput', undefined, 'for reading the above: three ids by hand, calls/s ÷ bare (what the wire costs)'));
   return finishScenario(s);
 }
 

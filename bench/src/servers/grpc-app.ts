@@ -15,6 +15,7 @@ type Handlers = GrpcJs.UntypedServiceImplementation;
 /** The variants of scenario 3. */
 export const GRPC_VARIANTS = {
   bare: 'grpc-js alone',
+  manual: 'trace, request and user ids in metadata by hand, read by the handler: what the wire costs without ctxkit',
   ctxkit: '@ctxkit/grpc client interceptor + server interceptor and wrapService',
   otel: 'OpenTelemetry NodeSDK + grpc instrumentation (client and server), batch processor, dropping exporter',
   'ctxkit-otel': '@ctxkit/grpc + OpenTelemetry (as otel, with the ctxkit bridge and propagator)',
