@@ -16,7 +16,7 @@ rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
 execFileSync(
   process.execPath,
-  [bin, '-I', join(root, 'proto'), '--grpcLib=@grpc/grpc-js', `--outDir=${outDir}`, '--longs=Number', '--enums=String',
+  [bin, '-I', 'proto', '--grpcLib=@grpc/grpc-js', `--outDir=${outDir}`, '--longs=Number', '--enums=String',
     '--defaults', '--oneofs', '--includeComments', ...protos],
   { stdio: ['ignore', 'ignore', 'inherit'], cwd: root },
 );

@@ -30,6 +30,8 @@ describe('generated code', () => {
       const committed = files(join(root, 'gen'));
       expect([...committed.keys()].sort()).toEqual([...fresh.keys()].sort());
       for (const [name, text] of fresh) expect(committed.get(name), `gen/${name} is stale`).toBe(text);
+      // Paths in generated comments must not depend on where the repository is checked out.
+      for (const [name, text] of committed) expect(text, `gen/${name} names a local path`).not.toContain(root);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }

@@ -1,4 +1,4 @@
-// Original file: /work/main/examples/api/proto/inventory.proto
+// Original file: proto/inventory.proto
 
 import type { HopReport as _ctxkit_examples_inventory_v1_HopReport, HopReport__Output as _ctxkit_examples_inventory_v1_HopReport__Output } from '../../../../ctxkit/examples/inventory/v1/HopReport';
 

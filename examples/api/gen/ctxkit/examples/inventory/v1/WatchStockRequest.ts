@@ -1,4 +1,4 @@
-// Original file: /work/main/examples/api/proto/inventory.proto
+// Original file: proto/inventory.proto
 
 
 export interface WatchStockRequest {

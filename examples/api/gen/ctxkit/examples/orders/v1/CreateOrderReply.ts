@@ -1,4 +1,4 @@
-// Original file: /work/main/examples/api/proto/orders.proto
+// Original file: proto/orders.proto
 
 import type { Order as _ctxkit_examples_orders_v1_Order, Order__Output as _ctxkit_examples_orders_v1_Order__Output } from '../../../../ctxkit/examples/orders/v1/Order';
 import type { HopReport as _ctxkit_examples_inventory_v1_HopReport, HopReport__Output as _ctxkit_examples_inventory_v1_HopReport__Output } from '../../../../ctxkit/examples/inventory/v1/HopReport';

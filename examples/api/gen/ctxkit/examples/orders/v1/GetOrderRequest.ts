@@ -1,4 +1,4 @@
-// Original file: /work/main/examples/api/proto/orders.proto
+// Original file: proto/orders.proto
 
 
 export interface GetOrderRequest {

@@ -1,4 +1,4 @@
-// Original file: /work/main/examples/api/proto/orders.proto
+// Original file: proto/orders.proto
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
