@@ -99,8 +99,7 @@ export class Context implements OwnedContext {
   remainingMs(): number {
     const d = this.deadline;
     if (d === undefined) return Number.POSITIVE_INFINITY;
-    const left = d - Date.now();
-    return left > 0 ? left : 0;
+    return Math.max(d - Date.now(), 0);
   }
 
   get<T extends string>(key: ContextKey<T> | string): T | undefined {

@@ -23,6 +23,8 @@ export abstract class CtxkitError extends Error {
     if (typeof value !== 'object' || value === null) return false;
     const brand = (value as Record<symbol, unknown>)[BRAND];
     if (brand === undefined) return false;
+    // `this` is the class `instanceof` was asked about: a subclass checks its own brand.
+    // biome-ignore lint/complexity/noThisInStatic: the subclass, not CtxkitError, is meant.
     const want = (this as unknown as { brand?: string }).brand;
     return want === undefined || want === brand;
   }

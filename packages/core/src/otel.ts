@@ -53,7 +53,7 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
     },
     annotate(ctx: RequestContext) {
       const span = trace.getActiveSpan();
-      if (span !== undefined && span.isRecording()) annotate(span, ctx);
+      if (span?.isRecording()) annotate(span, ctx);
     },
   };
   slot.bridge = bridge;
