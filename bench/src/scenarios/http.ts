@@ -42,28 +42,37 @@ function method(env: ScenarioEnv, what: string): string {
   );
 }
 
+/** The variants of a `GET /hello` scenario: each server probed, then loaded by `loader`. */
+function helloVariants(
+  app: 'fastify' | 'express',
+  table: Readonly<Record<string, string>>,
+  pkg: Adapter,
+  env: ScenarioEnv,
+  loader: HttpLoader,
+): LoadVariant[] {
+  return Object.entries(table).map(([name, description]) => ({
+    name,
+    description,
+    unavailable: needs(name, pkg),
+    async start() {
+      const server = await startServer(`${app}-${name}`, app, name);
+      const url = `http://${addressOf(server)}/hello`;
+      await probe(url, REQUEST_HEADERS, expectedId(name)).catch(async (error: unknown) => {
+        await stopAll([server]);
+        throw error;
+      });
+      return httpRunning([server], loader, { url, connections: env.plan.connections, headers: REQUEST_HEADERS });
+    },
+  }));
+}
+
+type HttpLoader = Parameters<Parameters<typeof withHttpLoader>[0]>[0];
+
 /** Scenario 1: Fastify 5, GET small JSON. */
 export async function fastifyScenario(env: ScenarioEnv): Promise<ScenarioResult> {
   const s = newScenario('S1', 'Fastify 5, GET small JSON', 'load', 'bare', 'req', method(env, 'GET /hello → {"hello":"world","id":…}'));
   await withHttpLoader(async (loader) => {
-    const variants: LoadVariant[] = Object.entries(FASTIFY_VARIANTS).map(([name, description]) => ({
-      name,
-      description,
-      unavailable: needs(name, '@ctxkit/fastify'),
-      async start() {
-        const server = await startServer(`fastify-${name}`, 'fastify', name);
-        const url = `http://${addressOf(server)}/hello`;
-        await probe(url, REQUEST_HEADERS, expectedId(name)).catch(async (error: unknown) => {
-          await stopAll([server]);
-          throw error;
-        });
-        return httpRunning([server], loader, {
-          url,
-          connections: env.plan.connections,
-          headers: REQUEST_HEADERS,
-        });
-      },
-    }));
+    const variants = helloVariants('fastify', FASTIFY_VARIANTS, '@ctxkit/fastify', env, loader);
     await measureRounds(s, variants, env.plan.load, env.problems);
   });
   s.targets.push(ratioTarget(s, 'ctxkit', 'throughput', 0.95, 'Fastify plugin ≥ 0.95× bare req/s'));
@@ -79,24 +88,7 @@ export async function fastifyScenario(env: ScenarioEnv): Promise<ScenarioResult>
 export async function expressScenario(env: ScenarioEnv): Promise<ScenarioResult> {
   const s = newScenario('S2', 'Express 5, GET small JSON', 'load', 'bare', 'req', method(env, 'GET /hello → {"hello":"world","id":…}'));
   await withHttpLoader(async (loader) => {
-    const variants: LoadVariant[] = Object.entries(EXPRESS_VARIANTS).map(([name, description]) => ({
-      name,
-      description,
-      unavailable: needs(name, '@ctxkit/express'),
-      async start() {
-        const server = await startServer(`express-${name}`, 'express', name);
-        const url = `http://${addressOf(server)}/hello`;
-        await probe(url, REQUEST_HEADERS, expectedId(name)).catch(async (error: unknown) => {
-          await stopAll([server]);
-          throw error;
-        });
-        return httpRunning([server], loader, {
-          url,
-          connections: env.plan.connections,
-          headers: REQUEST_HEADERS,
-        });
-      },
-    }));
+    const variants = helloVariants('express', EXPRESS_VARIANTS, '@ctxkit/express', env, loader);
     await measureRounds(s, variants, env.plan.load, env.problems);
   });
   return finishScenario(s);
