@@ -121,7 +121,9 @@ export function compileExtractor(options: ExtractOptions = {}): Extractor {
     let requestedMs = source?.timeoutMs;
     if (requestedMs === undefined && timeoutHeader !== false) {
       const raw = one(get(timeoutHeader), timeoutHeader, onDrop);
-      requestedMs = parseHttpTimeout(raw, (reason) => onDrop(dropOf(timeoutHeader, reason, raw)));
+      requestedMs = parseHttpTimeout(raw);
+      // The reason is worked out again only on the rare bad value: no closure per request.
+      if (requestedMs === undefined && raw !== undefined) parseHttpTimeout(raw, (reason) => onDrop(dropOf(timeoutHeader, reason, raw)));
     }
     let ms = resolveBudget(requestedMs, budget);
     const cap = source?.maxTimeoutMs;
@@ -204,7 +206,10 @@ function one(raw: string | readonly unknown[] | undefined, key: string, onDrop: 
  * that they are forwarded as the W3C spec asks of a participant that creates no span.
  */
 function forwardTraceContext(get: CarrierGetter, tp: TraceParent, into: Map<string, string>, onDrop: DropHandler): number {
-  const traceparent = formatTraceparent(tp);
+  // A valid version-00 value is forwarded as received; other versions are written as 00.
+  const received = get(TRACEPARENT);
+  const traceparent =
+    typeof received === 'string' && received.length === 55 && received.startsWith('00-') ? received : formatTraceparent(tp);
   into.set(TRACEPARENT, traceparent);
   const raw = get(TRACESTATE);
   if (raw === undefined || (typeof raw !== 'string' && !raw.every((v) => typeof v === 'string'))) {
@@ -232,7 +237,9 @@ function readTraceId(get: CarrierGetter, traceDef: KeyDefinition, onDrop: DropHa
 /** Reads and validates the incoming `traceparent`, dropping it with a reason when invalid. */
 export function readTraceparent(get: CarrierGetter, onDrop: DropHandler = countDrop): TraceParent | undefined {
   const raw = one(get('traceparent'), 'traceparent', onDrop);
-  return parseTraceparent(raw, (reason) => onDrop(dropOf('traceparent', reason, raw)));
+  const tp = parseTraceparent(raw);
+  if (tp === undefined && raw !== undefined) parseTraceparent(raw, (reason) => onDrop(dropOf('traceparent', reason, raw)));
+  return tp;
 }
 
 /**

@@ -1,5 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { compileExtractor, type ExtractOptions } from './carrier.js';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { type CarrierGetter, compileExtractor, type ExtractOptions, type ExtractSource } from './carrier.js';
 import type { OwnedContext } from './context.js';
 import { CancelledError } from './errors.js';
 
@@ -21,6 +21,14 @@ export interface HttpContextOptions extends ExtractOptions {
 export type HttpContextStarter = (req: IncomingMessage, res: ServerResponse, requestId?: string, capMs?: number) => OwnedContext;
 
 const CTX = Symbol('ctxkit.context');
+
+let reading: IncomingHttpHeaders | undefined;
+const readHeader: CarrierGetter = (key) => reading![key];
+const source: { -readonly [K in keyof ExtractSource]: ExtractSource[K] } = {
+  remoteAddress: undefined,
+  requestId: undefined,
+  maxTimeoutMs: undefined,
+};
 type Tracked = ServerResponse & { [CTX]?: OwnedContext };
 
 /**
@@ -39,8 +47,18 @@ export function compileHttpContext(options: HttpContextOptions = {}): HttpContex
   const echoRequest = echo.includes('request-id');
 
   return function startHttpContext(req, res, requestId, capMs) {
-    const headers = req.headers;
-    const ctx = extract((key) => headers[key], { remoteAddress: req.socket.remoteAddress, requestId, maxTimeoutMs: capMs });
+    // Extraction is synchronous: one module-level getter and source, no allocation per request.
+    reading = req.headers;
+    source.remoteAddress = req.socket.remoteAddress;
+    source.requestId = requestId;
+    source.maxTimeoutMs = capMs;
+    let ctx: OwnedContext;
+    try {
+      ctx = extract(readHeader, source);
+    } finally {
+      reading = undefined;
+      source.remoteAddress = source.requestId = source.maxTimeoutMs = undefined;
+    }
     if (echoTrace) res.setHeader('trace-id', ctx.traceId);
     if (echoRequest) res.setHeader('request-id', ctx.requestId);
     (res as Tracked)[CTX] = ctx;
