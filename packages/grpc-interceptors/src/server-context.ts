@@ -30,6 +30,7 @@ export const CONTEXT_SLOT = 'ctxkit.context';
 // instead of a closure per call.
 let reading: Metadata | undefined;
 const readMetadata: CarrierGetter = (key) => reading!.get(key);
+const source: { timeoutMs: number | undefined; remoteAddress: string | undefined } = { timeoutMs: undefined, remoteAddress: undefined };
 
 /** Compiles the builder of incoming calls' contexts. @internal */
 export function compileOpenContext(options: ServerContextOptions = {}): OpenContext {
@@ -47,14 +48,14 @@ export function compileOpenContext(options: ServerContextOptions = {}): OpenCont
 
   return function openContext(metadata, call) {
     reading = metadata;
+    source.timeoutMs = timeoutOf(call.getDeadline());
+    source.remoteAddress = needsPeer ? peerAddress(call.getPeer()) : undefined;
     let ctx: OwnedContext;
     try {
-      ctx = extract(readMetadata, {
-        timeoutMs: timeoutOf(call.getDeadline()),
-        remoteAddress: needsPeer ? peerAddress(call.getPeer()) : undefined,
-      });
+      ctx = extract(readMetadata, source);
     } finally {
       reading = undefined;
+      source.timeoutMs = source.remoteAddress = undefined;
     }
     // Reading the signal arms core's deadline timer (it is created lazily).
     void ctx.signal;
