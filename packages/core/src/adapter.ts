@@ -5,10 +5,8 @@
  * @packageDocumentation
  */
 
-export { compileExtractor, injectContext, readTraceparent, TIMEOUT_HEADER } from './carrier.js';
+export { compileExtractor, injectContext, TIMEOUT_HEADER } from './carrier.js';
 export type { CarrierGetter, CarrierSetter, ExtractOptions, ExtractSource, Extractor } from './carrier.js';
-
-export { deriveContext } from './context.js';
 
 export {
   parseGrpcTimeout,
@@ -16,8 +14,6 @@ export {
   parseHttpTimeout,
   formatHttpTimeout,
   resolveBudget,
-  earliestDeadline,
-  checkTimeout,
   MAX_TIMER_MS,
   MAX_GRPC_TIMEOUT_MS,
 } from './deadline.js';
@@ -26,15 +22,14 @@ export type { BudgetOptions } from './deadline.js';
 export { parseTraceparent, formatTraceparent, isW3CTraceId } from './traceparent.js';
 export type { TraceParent } from './traceparent.js';
 
-export { newTraceId, newSpanId, newRequestId } from './ids.js';
+export { newTraceId, newSpanId } from './ids.js';
 export { errorResponse, isStatusError } from './http-errors.js';
 export type { ErrorBody, ErrorResponse } from './http-errors.js';
 export { statusName } from './status.js';
 export { countDrop, dropOf } from './drops.js';
 export type { Drop, DropHandler } from './drops.js';
 export { reportMissingContext } from './lost-context.js';
-export { compileTrust } from './trust.js';
 export { LIMITS, keyDefinition, valueProblem } from './schema.js';
 export { printable } from './errors.js';
-export { compileHttpContext, contextOfResponse, echoedIds } from './http.js';
+export { compileHttpContext, echoedIds } from './http.js';
 export type { HttpContextOptions, HttpContextStarter } from './http.js';

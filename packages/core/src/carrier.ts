@@ -1,4 +1,4 @@
-import { deriveContext, type OwnedContext, type RequestContext, Context } from './context.js';
+import { Context, type OwnedContext, type RequestContext } from './context.js';
 import { checkTimeout, parseHttpTimeout, resolveBudget, type BudgetOptions } from './deadline.js';
 import { parseBaggage } from './baggage.js';
 import { countDrop, dropOf, type DropHandler } from './drops.js';
@@ -235,7 +235,7 @@ function readTraceId(get: CarrierGetter, traceDef: KeyDefinition, onDrop: DropHa
 }
 
 /** Reads and validates the incoming `traceparent`, dropping it with a reason when invalid. */
-export function readTraceparent(get: CarrierGetter, onDrop: DropHandler = countDrop): TraceParent | undefined {
+function readTraceparent(get: CarrierGetter, onDrop: DropHandler = countDrop): TraceParent | undefined {
   const raw = one(get('traceparent'), 'traceparent', onDrop);
   const tp = parseTraceparent(raw);
   if (tp === undefined && raw !== undefined) parseTraceparent(raw, (reason) => onDrop(dropOf('traceparent', reason, raw)));
@@ -255,5 +255,3 @@ export function injectContext(ctx: RequestContext, set: CarrierSetter, allow?: (
   }
 }
 
-/** @internal Re-exported for adapters deriving per-call children. */
-export { deriveContext };

@@ -263,8 +263,8 @@ function checkLimits(entries: number, bytes: number): void {
   }
 }
 
-/** @internal Builds a child of `parent` (or a new root) without validating anything. */
-export function deriveContext(
+/** Builds a child of `parent` (or a new root) without validating anything. */
+function deriveContext(
   parent: RequestContext | undefined,
   deadline: number | undefined,
   metadata: Map<string, string> | undefined,

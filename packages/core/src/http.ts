@@ -82,11 +82,6 @@ function onResponseClose(this: Tracked): void {
   ctx.end();
 }
 
-/** The context {@link compileHttpContext} tied to `res`, while the exchange is open. */
-export function contextOfResponse(res: ServerResponse): OwnedContext | undefined {
-  return (res as Tracked)[CTX];
-}
-
 /**
  * The reply headers an `echoHeaders` option asks for. For adapters that write them through their
  * framework instead (Fastify: `reply.header`, because a header set on the raw response makes

@@ -9,7 +9,7 @@ import {
   Metadata,
   status as grpcStatus,
 } from '@grpc/grpc-js';
-import { CancelledError, DeadlineExceededError, type MissingContextMode, type RequestContext, tryCurrentContext } from '@ctxkit/core';
+import { CtxkitError, DeadlineExceededError, type MissingContextMode, type RequestContext, tryCurrentContext } from '@ctxkit/core';
 import { injectContext, MAX_GRPC_TIMEOUT_MS, reportMissingContext } from '@ctxkit/core/adapter';
 
 /** Options of {@link clientInterceptor}, resolved once when it is created. */
@@ -94,8 +94,8 @@ function deadlineMs(deadline: Deadline): number {
 
 /** The gRPC status an aborted context's reason means. */
 function abortStatus(reason: unknown): { code: grpcStatus; details: string } {
-  if (reason instanceof DeadlineExceededError) return { code: grpcStatus.DEADLINE_EXCEEDED, details: reason.message };
-  if (reason instanceof CancelledError) return { code: grpcStatus.CANCELLED, details: reason.message };
+  // A ctxkit reason carries its own status (DeadlineExceededError → 4, CancelledError → 1).
+  if (reason instanceof CtxkitError) return { code: reason.grpcCode as number as grpcStatus, details: reason.message };
   return { code: grpcStatus.CANCELLED, details: 'cancelled by the request context' };
 }
 
