@@ -65,18 +65,18 @@ describe('compileHttpContext on a real server', () => {
   it('cancels the context when the client goes away, after a POST body was read', async () => {
     const start = compileHttpContext();
     const aborted = Promise.withResolvers<unknown>();
-    const bodyRead = Promise.withResolvers<void>();
+    const requestClosed = Promise.withResolvers<boolean>();
     const port = await listen((req, res) => {
       const ctx = start(req, res);
       ctx.signal.addEventListener('abort', () => aborted.resolve(ctx.signal.reason));
       req.resume();
-      req.on('end', () => bodyRead.resolve()); // the request's own close must not count as a disconnect
+      // The request stream closes once its body is read: that alone must not count as a disconnect.
+      req.on('close', () => requestClosed.resolve(ctx.signal.aborted));
     });
     const req = request({ port, host: '127.0.0.1', method: 'POST', headers: { 'content-length': '5' } });
     req.on('error', () => {});
     req.write('hello');
-    await bodyRead.promise;
-    await new Promise((r) => setTimeout(r, 20));
+    expect(await requestClosed.promise).toBe(false);
     req.destroy();
     const reason = await Promise.race([
       aborted.promise,
@@ -92,9 +92,11 @@ describe('a reply written after the client left mid-body', () => {
   it('still counts as a disconnect', async () => {
     const start = compileHttpContext();
     const aborted = Promise.withResolvers<unknown>();
+    const partialArrived = Promise.withResolvers<void>();
     const port = await listen((req, res) => {
       const ctx = start(req, res);
       ctx.signal.addEventListener('abort', () => aborted.resolve(ctx.signal.reason));
+      req.once('data', () => partialArrived.resolve());
       req.on('error', () => {});
       req.on('aborted', () => {
         // What an error handler does with the parser's "request aborted": answer anyway.
@@ -106,7 +108,7 @@ describe('a reply written after the client left mid-body', () => {
     const req = request({ port, host: '127.0.0.1', method: 'POST', headers: { 'content-length': '100' } });
     req.on('error', () => {});
     req.write('partial');
-    await new Promise((r) => setTimeout(r, 30));
+    await partialArrived.promise;
     req.destroy();
     const reason = await Promise.race([
       aborted.promise,
