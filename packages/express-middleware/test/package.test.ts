@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
-const tsdown = fileURLToPath(new URL('../../../node_modules/tsdown/dist/run.mjs', import.meta.url));
 
 // Each script mounts the built middleware on a real Express 5 and Express 4 app listening on
 // 127.0.0.1, serves one real request with a JSON body, and prints what the handler saw.
@@ -31,9 +31,13 @@ const body = `
 const esm = `import express5 from 'express'; import express4 from 'express4'; import { createRequire } from 'node:module'; import { ctxkit, ctxkitErrorHandler } from '@ctxkit/express'; const { currentContext } = createRequire(import.meta.url)('@ctxkit/core');${body}`;
 const cjs = `const express5 = require('express'); const express4 = require('express4'); const { ctxkit, ctxkitErrorHandler } = require('@ctxkit/express'); (async () => { const { currentContext } = await import('@ctxkit/core');${body}})();`;
 
-beforeAll(async () => {
-  await run(process.execPath, [tsdown], { cwd: root });
-}, 60_000);
+// The built package is turbo's `build`, which `test` depends on. Rebuilding here (tsdown cleans
+// dist/ first) raced every task reading dist/ at the same time.
+beforeAll(() => {
+  if (!existsSync(`${root}dist/index.mjs`) || !existsSync(`${root}dist/index.cjs`)) {
+    throw new Error('dist/ is missing: run `npm run build` in this package (turbo does it before `test`)');
+  }
+});
 
 it.each([
   ['import', ['--input-type=module', '-e', esm]],

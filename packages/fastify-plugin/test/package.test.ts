@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
-const tsdown = fileURLToPath(new URL('../../../node_modules/tsdown/dist/run.mjs', import.meta.url));
 
 // Each script registers the built plugin on a real Fastify, serves one request and prints
 // what the handler saw.
@@ -19,9 +19,13 @@ const body = `
 const esm = `import Fastify from 'fastify'; import { ctxkit } from '@ctxkit/fastify'; import { currentContext } from '@ctxkit/core';${body}`;
 const cjs = `const Fastify = require('fastify'); const { ctxkit } = require('@ctxkit/fastify'); const { currentContext } = require('@ctxkit/core'); (async () => {${body}})();`;
 
-beforeAll(async () => {
-  await run(process.execPath, [tsdown], { cwd: root });
-}, 60_000);
+// The built package is turbo's `build`, which `test` depends on. Rebuilding here (tsdown cleans
+// dist/ first) raced every task reading dist/ at the same time.
+beforeAll(() => {
+  if (!existsSync(`${root}dist/index.mjs`) || !existsSync(`${root}dist/index.cjs`)) {
+    throw new Error('dist/ is missing: run `npm run build` in this package (turbo does it before `test`)');
+  }
+});
 
 it.each([
   ['import', ['--input-type=module', '-e', esm]],
