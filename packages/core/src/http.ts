@@ -72,14 +72,22 @@ function onResponseClose(this: Tracked): void {
   const ctx = this[CTX];
   if (ctx === undefined) return;
   this[CTX] = undefined;
-  // A reply written after the client left mid-body (an error handler answering the parser's
-  // "request aborted") finishes on a dead socket: an unfinished request on a destroyed socket
-  // is a disconnect too.
-  const req = this.req as IncomingMessage | undefined;
-  if (!this.writableFinished || (req !== undefined && !req.complete && req.socket.destroyed)) {
-    ctx.cancel(new CancelledError('client disconnected'));
-  }
+  if (clientLeft(this)) ctx.cancel(new CancelledError('client disconnected'));
   ctx.end();
+}
+
+/**
+ * Whether a response that emitted `close` lost its client before the reply was complete.
+ * `writableEnded`, not `writableFinished`: a reply the app ended is answered even when the
+ * bytes were never flushed (`fastify.inject()` has no socket to flush to), and cancelling then
+ * would abort work the app kept running after its reply. A reply written after the client left
+ * mid-body (an error handler answering the parser's "request aborted") ends on a dead socket:
+ * an unfinished request on a destroyed socket is a disconnect too.
+ */
+export function clientLeft(res: ServerResponse): boolean {
+  if (!res.writableEnded) return true;
+  const req = res.req as IncomingMessage | undefined;
+  return req !== undefined && !req.complete && req.socket?.destroyed === true;
 }
 
 /**

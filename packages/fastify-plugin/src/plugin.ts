@@ -1,5 +1,5 @@
 import { type RequestContext, runWithContext, tryCurrentContext } from '@ctxkit/core';
-import { compileHttpContext, echoedIds, type HttpContextStarter } from '@ctxkit/core/adapter';
+import { clientLeft, compileHttpContext, echoedIds, type HttpContextStarter } from '@ctxkit/core/adapter';
 import type {
   FastifyInstance,
   FastifyPluginCallback,
@@ -43,8 +43,9 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
   const echo = echoedIds(options.echoHeaders);
   const echoTrace = echo.includes('trace-id');
   const echoRequest = echo.includes('request-id');
-  // Fastify's null logger (logger: false) has no child(): then nothing is bound or logged.
-  const logging = typeof fastify.log.child === 'function';
+  // Fastify's null logger (logger: false) is its own child: then there is nothing to bind ids
+  // to nor to log a 499 with, and the per-request bindings and close listener are skipped.
+  const logging = typeof fastify.log.child === 'function' && fastify.log.child({}) !== fastify.log;
   const serverCap = (fastify.initialConfig as { handlerTimeout?: number }).handlerTimeout ?? 0;
   let routeCaps = serverCap > 0;
   const resolveUserHook =
@@ -107,7 +108,7 @@ function failAtOnce(reply: FastifyReply, reason: unknown, done: HookHandlerDoneF
 function logDisconnect(this: Tracked): void {
   const request = this[REQUEST];
   this[REQUEST] = undefined;
-  if (request !== undefined && !this.writableFinished) request.log.info({ statusCode: 499 }, 'client disconnected');
+  if (request !== undefined && clientLeft(this)) request.log.info({ statusCode: 499 }, 'client disconnected');
 }
 
 function appendHook(

@@ -45,6 +45,23 @@ describe('client disconnect', () => {
     });
   });
 
+  it('with logger: false a disconnect still aborts the context (only the 499 line is skipped)', async () => {
+    const { app } = await makeApp({}, { logger: false });
+    const handled = Promise.withResolvers<AbortSignal>();
+    app.get('/slow', async (request) => {
+      handled.resolve(request.ctx.signal);
+      await aborted(request.ctx.signal).catch(() => undefined);
+      return { late: true };
+    });
+    const port = await listen(app);
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+    const signal = await handled.promise;
+    socket.destroy();
+    expect(await aborted(signal)).toBeInstanceOf(CancelledError);
+  });
+
   it('does not abort nor log 499 for a POST whose body was read and answered', async () => {
     const { app, log } = await makeApp();
     let signal: AbortSignal | undefined;
@@ -58,6 +75,27 @@ describe('client disconnect', () => {
     await log.waitFor((l) => l.msg === 'request completed');
     expect(signal?.aborted).toBe(false);
     expect(log.lines.some((l) => l.statusCode === 499)).toBe(false);
+  });
+
+  it('fastify.inject(): an answered request is not a disconnect (light-my-request never flushes a socket)', async () => {
+    const { app, log } = await makeApp();
+    let ctx: RequestContext | undefined;
+    app.route({
+      method: ['GET', 'POST'],
+      url: '/ok',
+      handler: async (request) => {
+        ctx = request.ctx;
+        return { ok: true };
+      },
+    });
+    for (const res of [await app.inject('/ok'), await app.inject({ method: 'POST', url: '/ok', payload: { a: 1 } })]) {
+      expect(res.json()).toEqual({ ok: true });
+    }
+    // light-my-request emits the response's 'close' on the next tick after 'finish'.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ctx!.signal.aborted).toBe(false);
+    expect(log.lines.filter((l) => l.msg === 'request completed')).toHaveLength(2);
+    expect(log.lines.some((l) => l.statusCode === 499 || l.msg === 'client disconnected')).toBe(false);
   });
 });
 
