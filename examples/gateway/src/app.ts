@@ -1,6 +1,5 @@
-import type { Drop } from '@ctxkit/core';
 import { ctxkit } from '@ctxkit/fastify';
-import Fastify, { type FastifyRequest } from 'fastify';
+import Fastify from 'fastify';
 import { authenticate } from './auth.ts';
 import { withHop } from '@ctxkit-examples/shared';
 import { fastifyLog } from './log.ts';
@@ -9,7 +8,7 @@ import { createOrder, getOrder, type NewOrder } from './orders-client.ts';
 declare module 'fastify' {
   interface FastifyRequest {
     /** Incoming values ctxkit refused for this request ("key: reason"), for its hop report. */
-    dropped: string[];
+    dropped: string[] | undefined;
   }
 }
 
@@ -30,21 +29,17 @@ const newOrderSchema = {
 export async function buildApp() {
   const app = Fastify({ loggerInstance: fastifyLog });
   app.decorateRequest('user', undefined);
-  app.decorateRequest('dropped', null as unknown as string[]);
+  app.decorateRequest('dropped', undefined);
 
-  // ctxkit reports refused values through onDrop, which is not told the request: this hook runs
-  // just before ctxkit's own onRequest hook, synchronously, so the drops are this request's.
-  let arriving: FastifyRequest | undefined;
-  app.addHook('onRequest', (request, _reply, done) => {
-    request.dropped = [];
-    arriving = request;
-    done();
-  });
   await app.register(ctxkit, {
     defaultTimeoutMs: 3_000,
     maxTimeoutMs: 5_000,
     resolveUser: (request) => request.user,
-    onDrop: (drop: Drop) => arriving?.dropped.push(`${drop.key}: ${drop.reason}`),
+    // What ctxkit refused at the edge, kept with the request for its hop report.
+    onDrop: (drop, request) => {
+      request.dropped ??= [];
+      request.dropped.push(`${drop.key}: ${drop.reason}`);
+    },
   });
   app.addHook('onRequest', authenticate);
 

@@ -33,7 +33,31 @@ describe('trace id precedence', () => {
     const { extract, drops } = extractor({ trust: 'edge' });
     const ctx = extract(headers({ traceparent: '00-zz-bad', 'trace-id': 'next-one' }));
     expect(ctx.traceId).toBe('next-one');
-    expect(drops).toEqual([{ key: 'traceparent', reason: 'malformed traceparent', value: '00-zz-bad' }]);
+    expect(drops).toEqual([
+      { key: 'traceparent', reason: 'malformed traceparent', value: '00-zz-bad', traceId: 'next-one', requestId: ctx.requestId },
+    ]);
+  });
+
+  it("drops are reported once the context exists: with its ids, the source's origin, never another request's", () => {
+    const seen: [Drop, unknown][] = [];
+    const extract = compileExtractor({ trust: 'edge', onDrop: (d, origin) => seen.push([d, origin]) });
+    const origin = { request: 1 };
+    const ctx = extract(headers({ traceparent: 'bad', 'x-request-id': 'r\u00e9q', 'request-timeout-ms': 'soon' }), { origin });
+    expect(seen.map(([d, o]) => [d.key, d.traceId, d.requestId, o])).toEqual([
+      ['traceparent', ctx.traceId, ctx.requestId, origin],
+      ['x-request-id', ctx.traceId, ctx.requestId, origin],
+      ['request-timeout-ms', ctx.traceId, ctx.requestId, origin],
+    ]);
+    // A getter that throws mid-way leaves its drops behind; the next request does not get them.
+    const throwing = (key: string) => {
+      if (key === 'traceparent') return 'bad';
+      throw new Error('carrier broke');
+    };
+    expect(() => extract(throwing)).toThrow('carrier broke');
+    seen.length = 0;
+    const next = extract(headers({ 'trace-id': 'ok-1' }));
+    expect(next.traceId).toBe('ok-1');
+    expect(seen).toEqual([]);
   });
 
   it('duplicate values are ambiguous and dropped', () => {
@@ -82,8 +106,11 @@ describe('deadline', () => {
     near(extract(headers({ 'request-timeout-ms': '300' })), 300);
     near(extract(headers({ 'request-timeout-ms': '60000' })), 5000);
     near(extract(headers({})), 1000);
-    near(extract(headers({ 'request-timeout-ms': '-5' })), 1000);
-    expect(drops).toEqual([{ key: 'request-timeout-ms', reason: 'negative timeout', value: '-5' }]);
+    const late = extract(headers({ 'request-timeout-ms': '-5' }));
+    near(late, 1000);
+    expect(drops).toEqual([
+      { key: 'request-timeout-ms', reason: 'negative timeout', value: '-5', traceId: late.traceId, requestId: late.requestId },
+    ]);
     near(extract(headers({}), { timeoutMs: 200 }), 200);
   });
 

@@ -1,7 +1,7 @@
 import { Context, type OwnedContext, type RequestContext } from './context.js';
 import { checkTimeout, parseHttpTimeout, resolveBudget, type BudgetOptions } from './deadline.js';
 import { parseBaggage } from './baggage.js';
-import { countDrop, dropOf, type DropHandler } from './drops.js';
+import { countDrop, dropOf, type DropHandler, type PendingDrop } from './drops.js';
 import { newRequestId, newTraceId } from './ids.js';
 import { keyDefinition, LIMITS, valueProblem, type KeyDefinition } from './schema.js';
 import { slot } from './storage.js';
@@ -27,7 +27,10 @@ export interface ExtractOptions extends BudgetOptions {
   readonly trust?: TrustOption | undefined;
   /** Header to read a client's timeout from (HTTP); `false` to read none. Default {@link TIMEOUT_HEADER}. */
   readonly timeoutHeader?: string | false | undefined;
-  /** Receives dropped values. Default {@link countDrop}. */
+  /**
+   * Receives dropped values, with the ids of the context built for their request and the
+   * source's `origin`. Default {@link countDrop}.
+   */
   readonly onDrop?: DropHandler | undefined;
   /**
    * Also read trusted declared keys from W3C `baggage` when their own header is absent (for
@@ -50,6 +53,8 @@ export interface ExtractSource {
   readonly timeoutMs?: number | undefined;
   /** A cap for this request only (a framework's handler timeout), ms: the smaller budget wins. */
   readonly maxTimeoutMs?: number | undefined;
+  /** Passed to `onDrop` with each drop: what the adapter serves (its request object). */
+  readonly origin?: unknown;
 }
 
 /** Builds a request's context from its carrier. @see {@link compileExtractor} */
@@ -82,48 +87,49 @@ export function compileExtractor(options: ExtractOptions = {}): Extractor {
   const requestDef = keyDefinition(REQUEST_ID)!;
 
   return function extract(get, source) {
+    held.length = 0; // left over only if a getter threw during the previous extraction
     const metadata = new Map<string, string>();
     const bridge = slot.bridge;
     const trusted = decide(source?.remoteAddress);
-    const tp = readTraceparent(get, onDrop);
+    const tp = readTraceparent(get);
     // An incoming id keeps the chain's identity; a fresh chain shares the active span's trace id.
     // From a trusted peer ctxkit's own `trace-id` comes first: a tracer without the bridge may
     // have written a `traceparent` of another trace beside it.
     const traceId =
-      (trusted === 'none' ? (tp?.traceId ?? readTraceId(get, traceDef, onDrop)) : readTraceId(get, traceDef, onDrop, tp)) ??
+      (trusted === 'none' ? (tp?.traceId ?? readTraceId(get, traceDef)) : readTraceId(get, traceDef, tp)) ??
       bridge?.activeTraceId() ??
       newTraceId();
     metadata.set(TRACE_ID, traceId);
     // A trusted peer's request id names the chain's request; else the framework's own id.
     let requestId: string | undefined;
     if (trusted !== 'none' && (trusted === 'declared' || trusted.has(REQUEST_ID))) {
-      requestId = readOne(get, requestDef, onDrop);
+      requestId = readOne(get, requestDef);
     }
     const own = source?.requestId;
     if (requestId === undefined && own !== undefined) {
       const problem = valueProblem(requestDef, own);
       if (problem === undefined) requestId = own;
-      else onDrop(dropOf(REQUEST_ID, `framework request id ${problem}`, own));
+      else hold(dropOf(REQUEST_ID, `framework request id ${problem}`, own));
     }
     requestId ??= newRequestId();
     metadata.set(REQUEST_ID, requestId);
     let bytes = TRACE_ID.length + traceId.length + REQUEST_ID.length + requestId.length;
-    if (tp !== undefined) bytes += forwardTraceContext(get, tp, metadata, onDrop);
+    if (tp !== undefined) bytes += forwardTraceContext(get, tp, metadata);
     if (trusted === 'declared') {
-      for (const def of slot.keys.values()) bytes = readKey(get, def, metadata, bytes, onDrop);
+      for (const def of slot.keys.values()) bytes = readKey(get, def, metadata, bytes);
     } else if (trusted !== 'none') {
       for (const name of trusted) {
         const def = keyDefinition(name);
-        if (def !== undefined) bytes = readKey(get, def, metadata, bytes, onDrop);
+        if (def !== undefined) bytes = readKey(get, def, metadata, bytes);
       }
     }
-    if (readBaggage && trusted !== 'none') bytes = readFromBaggage(get, trusted, metadata, bytes, onDrop);
+    if (readBaggage && trusted !== 'none') bytes = readFromBaggage(get, trusted, metadata, bytes);
     let requestedMs = source?.timeoutMs;
     if (requestedMs === undefined && timeoutHeader !== false) {
-      const raw = one(get(timeoutHeader), timeoutHeader, onDrop);
+      const raw = one(get(timeoutHeader), timeoutHeader);
       requestedMs = parseHttpTimeout(raw);
       // The reason is worked out again only on the rare bad value: no closure per request.
-      if (requestedMs === undefined && raw !== undefined) parseHttpTimeout(raw, (reason) => onDrop(dropOf(timeoutHeader, reason, raw)));
+      if (requestedMs === undefined && raw !== undefined) parseHttpTimeout(raw, (reason) => hold(dropOf(timeoutHeader, reason, raw)));
     }
     let ms = resolveBudget(requestedMs, budget);
     const cap = source?.maxTimeoutMs;
@@ -131,8 +137,24 @@ export function compileExtractor(options: ExtractOptions = {}): Extractor {
     const deadline = ms === undefined ? undefined : Date.now() + ms;
     const ctx = new Context(traceId, requestId, metadata.get('user-id'), metadata, deadline, deadline !== undefined, undefined);
     if (bridge !== undefined) bridge.annotate(ctx);
+    if (held.length !== 0) report(held.splice(0), ctx, source?.origin, onDrop);
     return ctx;
   };
+}
+
+// Drops found while a context is built wait here (extraction is synchronous) and are reported
+// once the context exists, with its ids. Nothing is allocated for a request without drops.
+const held: PendingDrop[] = [];
+function hold(drop: PendingDrop): void {
+  held.push(drop);
+}
+
+function report(drops: PendingDrop[], ctx: RequestContext, origin: unknown, onDrop: DropHandler): void {
+  for (const drop of drops) {
+    drop.traceId = ctx.traceId;
+    drop.requestId = ctx.requestId;
+    onDrop(drop, origin);
+  }
 }
 
 function readKey(
@@ -140,15 +162,14 @@ function readKey(
   def: KeyDefinition,
   into: Map<string, string>,
   bytes: number,
-  onDrop: DropHandler,
 ): number {
   const name = def.name;
   if (name === TRACE_ID || name === REQUEST_ID) return bytes;
-  const value = readOne(get, def, onDrop);
+  const value = readOne(get, def);
   if (value === undefined) return bytes;
   const next = bytes + name.length + value.length;
   if (next > LIMITS.totalBytes || into.size >= LIMITS.entries) {
-    onDrop(dropOf(name, 'propagated entries over the total limit', value));
+    hold(dropOf(name, 'propagated entries over the total limit', value));
     return bytes;
   }
   into.set(name, value);
@@ -161,11 +182,10 @@ function readFromBaggage(
   trusted: 'declared' | ReadonlySet<string>,
   into: Map<string, string>,
   bytes: number,
-  onDrop: DropHandler,
 ): number {
   const raw = get(BAGGAGE);
   if (raw === undefined || (typeof raw !== 'string' && !raw.every((v) => typeof v === 'string'))) return bytes;
-  const baggage = parseBaggage(raw as string | string[], (reason) => onDrop(dropOf(BAGGAGE, reason, undefined)));
+  const baggage = parseBaggage(raw as string | string[], (reason) => hold(dropOf(BAGGAGE, reason, undefined)));
   for (const [name, value] of baggage) {
     if (into.has(name) || name === TRACE_ID || name === REQUEST_ID) continue;
     const def = keyDefinition(name);
@@ -173,7 +193,7 @@ function readFromBaggage(
     const problem = valueProblem(def, value);
     const next = bytes + name.length + value.length;
     if (problem !== undefined || next > LIMITS.totalBytes || into.size >= LIMITS.entries) {
-      onDrop(dropOf(BAGGAGE, `${name}: ${problem ?? 'propagated entries over the total limit'}`, value));
+      hold(dropOf(BAGGAGE, `${name}: ${problem ?? 'propagated entries over the total limit'}`, value));
       continue;
     }
     into.set(name, value);
@@ -183,21 +203,21 @@ function readFromBaggage(
 }
 
 /** Reads and validates one value; drops it with a reason when it is not acceptable. */
-function readOne(get: CarrierGetter, def: KeyDefinition, onDrop: DropHandler): string | undefined {
-  const value = one(get(def.name), def.name, onDrop);
+function readOne(get: CarrierGetter, def: KeyDefinition): string | undefined {
+  const value = one(get(def.name), def.name);
   if (value === undefined) return undefined;
   const problem = valueProblem(def, value);
   if (problem === undefined) return value;
-  onDrop(dropOf(def.name, problem, value));
+  hold(dropOf(def.name, problem, value));
   return undefined;
 }
 
 /** One string from a carrier read; several values are ambiguous and dropped. */
-function one(raw: string | readonly unknown[] | undefined, key: string, onDrop: DropHandler): string | undefined {
+function one(raw: string | readonly unknown[] | undefined, key: string): string | undefined {
   if (typeof raw === 'string' || raw === undefined) return raw;
   if (raw.length === 0) return undefined;
   if (raw.length === 1 && typeof raw[0] === 'string') return raw[0];
-  onDrop(dropOf(key, raw.length === 1 ? 'not a string' : 'sent more than once', undefined));
+  hold(dropOf(key, raw.length === 1 ? 'not a string' : 'sent more than once', undefined));
   return undefined;
 }
 
@@ -205,7 +225,7 @@ function one(raw: string | readonly unknown[] | undefined, key: string, onDrop: 
  * Keeps a valid incoming `traceparent` (as version 00) and its `tracestate` in the metadata, so
  * that they are forwarded as the W3C spec asks of a participant that creates no span.
  */
-function forwardTraceContext(get: CarrierGetter, tp: TraceParent, into: Map<string, string>, onDrop: DropHandler): number {
+function forwardTraceContext(get: CarrierGetter, tp: TraceParent, into: Map<string, string>): number {
   // A valid version-00 value is forwarded as received; other versions are written as 00.
   const received = get(TRACEPARENT);
   const traceparent =
@@ -215,30 +235,30 @@ function forwardTraceContext(get: CarrierGetter, tp: TraceParent, into: Map<stri
   if (raw === undefined || (typeof raw !== 'string' && !raw.every((v) => typeof v === 'string'))) {
     return TRACEPARENT.length + traceparent.length;
   }
-  const state = parseTracestate(raw as string | string[], (reason) => onDrop(dropOf(TRACESTATE, reason, raw)));
+  const state = parseTracestate(raw as string | string[], (reason) => hold(dropOf(TRACESTATE, reason, raw)));
   if (state === undefined || state === '') return TRACEPARENT.length + traceparent.length;
   into.set(TRACESTATE, state);
   return TRACEPARENT.length + traceparent.length + TRACESTATE.length + state.length;
 }
 
 /** `trace-id`, else the traceparent's id when given, else `x-request-id`. */
-function readTraceId(get: CarrierGetter, traceDef: KeyDefinition, onDrop: DropHandler, tp?: TraceParent): string | undefined {
-  const id = readOne(get, traceDef, onDrop) ?? tp?.traceId;
+function readTraceId(get: CarrierGetter, traceDef: KeyDefinition, tp?: TraceParent): string | undefined {
+  const id = readOne(get, traceDef) ?? tp?.traceId;
   if (id !== undefined) return id;
-  const legacy = one(get('x-request-id'), 'x-request-id', onDrop);
+  const legacy = one(get('x-request-id'), 'x-request-id');
   if (legacy !== undefined) {
     const problem = valueProblem(traceDef, legacy);
     if (problem === undefined) return legacy;
-    onDrop(dropOf('x-request-id', problem, legacy));
+    hold(dropOf('x-request-id', problem, legacy));
   }
   return undefined;
 }
 
 /** Reads and validates the incoming `traceparent`, dropping it with a reason when invalid. */
-function readTraceparent(get: CarrierGetter, onDrop: DropHandler = countDrop): TraceParent | undefined {
-  const raw = one(get('traceparent'), 'traceparent', onDrop);
+function readTraceparent(get: CarrierGetter): TraceParent | undefined {
+  const raw = one(get('traceparent'), 'traceparent');
   const tp = parseTraceparent(raw);
-  if (tp === undefined && raw !== undefined) parseTraceparent(raw, (reason) => onDrop(dropOf('traceparent', reason, raw)));
+  if (tp === undefined && raw !== undefined) parseTraceparent(raw, (reason) => hold(dropOf('traceparent', reason, raw)));
   return tp;
 }
 

@@ -9,10 +9,18 @@ export interface Drop {
   readonly reason: string;
   /** The start of the value, escaped so it is safe to log. */
   readonly value: string | undefined;
+  /** The trace id of the context built for the request the value came with. */
+  readonly traceId: string | undefined;
+  /** The request id of that context: log a drop with these to find its request. */
+  readonly requestId: string | undefined;
 }
 
-/** Receives every dropped incoming value. */
-export type DropHandler = (drop: Drop) => void;
+/**
+ * Receives every dropped incoming value, once the request's context exists (so the drop carries
+ * its ids). `origin` is what the adapter serves: the Fastify request, the Express `req`;
+ * `undefined` where there is none.
+ */
+export type DropHandler = (drop: Drop, origin?: unknown) => void;
 
 /**
  * The default handler: counts every drop by key and reason, and warns once per pair through
@@ -37,7 +45,10 @@ export function droppedValues(reset = false): Record<string, number> {
   return out;
 }
 
-/** Builds a {@link Drop} with the value made safe to log. @internal */
-export function dropOf(key: string, reason: string, value: unknown): Drop {
-  return { key, reason, value: typeof value === 'string' ? printable(value, 32) : undefined };
+/** A {@link Drop} while its request's context is being built: the ids are filled in after. */
+export type PendingDrop = { -readonly [K in keyof Drop]: Drop[K] };
+
+/** Builds a {@link Drop} with the value made safe to log; ids come later. @internal */
+export function dropOf(key: string, reason: string, value: unknown): PendingDrop {
+  return { key, reason, value: typeof value === 'string' ? printable(value, 32) : undefined, traceId: undefined, requestId: undefined };
 }

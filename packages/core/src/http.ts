@@ -16,9 +16,16 @@ export interface HttpContextOptions extends ExtractOptions {
 /**
  * Builds and ties a request's context to a Node HTTP exchange. `requestId` is the framework's
  * own id (validated; replaced when invalid); `capMs` caps this request's budget (a route's
- * handler timeout). @see {@link compileHttpContext}
+ * handler timeout); `origin` is handed to `onDrop` with each drop (default `req`).
+ * @see {@link compileHttpContext}
  */
-export type HttpContextStarter = (req: IncomingMessage, res: ServerResponse, requestId?: string, capMs?: number) => OwnedContext;
+export type HttpContextStarter = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId?: string,
+  capMs?: number,
+  origin?: unknown,
+) => OwnedContext;
 
 const CTX = Symbol('ctxkit.context');
 
@@ -28,6 +35,7 @@ const source: { -readonly [K in keyof ExtractSource]: ExtractSource[K] } = {
   remoteAddress: undefined,
   requestId: undefined,
   maxTimeoutMs: undefined,
+  origin: undefined,
 };
 type Tracked = ServerResponse & { [CTX]?: OwnedContext };
 
@@ -46,18 +54,19 @@ export function compileHttpContext(options: HttpContextOptions = {}): HttpContex
   const echoTrace = echo.includes('trace-id');
   const echoRequest = echo.includes('request-id');
 
-  return function startHttpContext(req, res, requestId, capMs) {
+  return function startHttpContext(req, res, requestId, capMs, origin = req) {
     // Extraction is synchronous: one module-level getter and source, no allocation per request.
     reading = req.headers;
     source.remoteAddress = req.socket.remoteAddress;
     source.requestId = requestId;
     source.maxTimeoutMs = capMs;
+    source.origin = origin;
     let ctx: OwnedContext;
     try {
       ctx = extract(readHeader, source);
     } finally {
       reading = undefined;
-      source.remoteAddress = source.requestId = source.maxTimeoutMs = undefined;
+      source.remoteAddress = source.requestId = source.maxTimeoutMs = source.origin = undefined;
     }
     if (echoTrace) res.setHeader('trace-id', ctx.traceId);
     if (echoRequest) res.setHeader('request-id', ctx.requestId);

@@ -1,4 +1,4 @@
-import { type OwnedContext, runWithContext } from '@ctxkit/core';
+import { type DropHandler, type OwnedContext, runWithContext } from '@ctxkit/core';
 import { compileHttpContext } from '@ctxkit/core/adapter';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { bindStreams, isBound } from './bind-emitter.js';
@@ -36,7 +36,8 @@ type ResolveUser = CtxkitExpressOptions['resolveUser'];
  * app.use(ctxkitErrorHandler());
  */
 export function ctxkit(options: CtxkitExpressOptions = {}): RequestHandler {
-  const start = compileHttpContext({ ...options, trust: options.trust ?? 'internal' });
+  // onDrop's second argument is the origin start() is given: `req` itself.
+  const start = compileHttpContext({ ...options, trust: options.trust ?? 'internal', onDrop: options.onDrop as DropHandler | undefined });
   const resolveUser = options.resolveUser;
 
   return function ctxkitMiddleware(req, res, next) {

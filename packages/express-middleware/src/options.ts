@@ -1,4 +1,4 @@
-import type { RequestContext } from '@ctxkit/core';
+import type { Drop, RequestContext } from '@ctxkit/core';
 import type { HttpContextOptions } from '@ctxkit/core/adapter';
 import type { Request } from 'express';
 
@@ -7,10 +7,15 @@ import type { Request } from 'express';
  *
  * Extends core's `HttpContextOptions`: `trust` (here default `'internal'`, see below),
  * `defaultTimeoutMs` and `maxTimeoutMs` (milliseconds), `timeoutHeader` (default
- * `request-timeout-ms`), `echoHeaders` (default: `trace-id` and `request-id`), `onDrop`
- * (receives every dropped incoming value with its reason) and `readBaggage`.
+ * `request-timeout-ms`), `echoHeaders` (default: `trace-id` and `request-id`) and `readBaggage`.
  */
-export interface CtxkitExpressOptions extends HttpContextOptions {
+export interface CtxkitExpressOptions extends Omit<HttpContextOptions, 'onDrop'> {
+  /**
+   * Receives every dropped incoming value with its reason, the ids of the request's context and
+   * the request itself (its `ctx` is not set yet: drops are found while it is built). Default:
+   * core's counter (`droppedValues()`), which warns once per key and reason.
+   */
+  readonly onDrop?: ((drop: Drop, req: Request) => void) | undefined;
   /**
    * Which incoming keys to honour besides the trace id. Default `'internal'`: Express services
    * are mostly internal, so `user-id` and every declared key are taken from peers. A

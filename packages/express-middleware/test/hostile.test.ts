@@ -126,4 +126,21 @@ describe.each(majors)('%s', (_name, express) => {
     expect(answer.headers['trace-id']).toBe(traceIdOf(42));
     expect(h.drops.map((d) => d.key)).toEqual(['traceparent']);
   });
+
+  it('onDrop gets the request and the ids the reply echoes', async () => {
+    const seen: unknown[] = [];
+    const app = express();
+    app.use(ctxkit({ onDrop: (drop, req) => seen.push([drop.key, drop.traceId, drop.requestId, req.url, req.headers['x-n']]) }));
+    app.get('/d', (_req, res) => {
+      res.json({});
+    });
+    const { port } = await listen(app);
+    const answer = await call(port, '/d?q=1', { headers: { traceparent: 'nope', 'user-id': 'a,b', 'x-n': '7' } });
+    const ids = [answer.headers['trace-id'], answer.headers['request-id']];
+    expect(ids[0]).toMatch(NEW_TRACE_ID);
+    expect(seen).toEqual([
+      ['traceparent', ...ids, '/d?q=1', '7'],
+      ['user-id', ...ids, '/d?q=1', '7'],
+    ]);
+  });
 });

@@ -1,4 +1,4 @@
-import { type RequestContext, runWithContext, tryCurrentContext } from '@ctxkit/core';
+import { type DropHandler, type RequestContext, runWithContext, tryCurrentContext } from '@ctxkit/core';
 import { clientLeft, compileHttpContext, echoedIds, type HttpContextStarter } from '@ctxkit/core/adapter';
 import type {
   FastifyInstance,
@@ -35,7 +35,8 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
   try {
     // Ids are echoed through reply.header below: a header set on the raw response would make
     // Fastify's writeHead merge all its headers through setHeader (measured ~0.6 µs a request).
-    start = compileHttpContext({ ...options, echoHeaders: false });
+    // onDrop's second argument is the Fastify request (passed to start() below).
+    start = compileHttpContext({ ...options, echoHeaders: false, onDrop: options.onDrop as DropHandler | undefined });
   } catch (error) {
     next(error as Error);
     return;
@@ -63,7 +64,7 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
     // gives up on the handler: the smaller budget wins and both answer 504. Reading routeOptions
     // builds an object: only when some route has a handler timeout.
     const cap = routeCaps ? request.routeOptions.handlerTimeout : 0;
-    const ctx = start(request.raw, reply.raw, request.id, cap !== undefined && cap > 0 ? cap : undefined);
+    const ctx = start(request.raw, reply.raw, request.id, cap !== undefined && cap > 0 ? cap : undefined, request);
     request.ctx = ctx;
     if (echoTrace) reply.header('trace-id', ctx.traceId);
     if (echoRequest) reply.header('request-id', ctx.requestId);

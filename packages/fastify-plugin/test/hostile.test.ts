@@ -1,6 +1,6 @@
 import type { Drop } from '@ctxkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { callDownstream, closeAll, listen, makeApp, parseRaw, rawCall, startDownstream, W3C_TRACE_ID } from './helpers.js';
+import { call, callDownstream, closeAll, listen, makeApp, parseRaw, rawCall, startDownstream, W3C_TRACE_ID } from './helpers.js';
 
 afterEach(closeAll);
 
@@ -111,5 +111,22 @@ describe('hostile headers: request served, values dropped, nothing invalid echoe
     const answer = await h.send('x-req: upstream-7\r\n');
     expect(answer.headers.get('request-id')).toEqual(['upstream-7']);
     expect(JSON.parse(answer.body).downstream['request-id']).toBe('upstream-7');
+  });
+
+  it('onDrop gets the Fastify request and the ids the reply echoes', async () => {
+    const seen: unknown[] = [];
+    const { app } = await makeApp({
+      onDrop: (drop, request) => seen.push([drop.key, drop.traceId, drop.requestId, request.url, request.id, request.ctx]),
+    });
+    app.get('/d', async () => ({}));
+    const port = await listen(app);
+    const answer = await call(port, '/d?q=1', { headers: { traceparent: 'nope', 'request-timeout-ms': '-1' } });
+    const [traceId, requestId] = [answer.headers['trace-id'], answer.headers['request-id']];
+    expect(traceId).toMatch(W3C_TRACE_ID);
+    // request.ctx is not set yet while the context is being built (the decorator's null).
+    expect(seen).toEqual([
+      ['traceparent', traceId, requestId, '/d?q=1', requestId, null],
+      ['request-timeout-ms', traceId, requestId, '/d?q=1', requestId, null],
+    ]);
   });
 });
