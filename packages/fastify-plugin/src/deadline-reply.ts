@@ -1,5 +1,6 @@
 import { DeadlineExceededError, runWithContext } from '@ctxkit/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { markAnswered } from './handler-guard.js';
 
 /**
  * Listens to a context's signal and answers 504 when the deadline passes before a reply was
@@ -28,5 +29,6 @@ export class DeadlineReply {
 
 /** Sends the deadline error; 504 is preset so that Fastify's default error handler keeps it. */
 export function sendDeadline(reply: FastifyReply, reason: DeadlineExceededError): void {
+  markAnswered(reply); // the handler, still running, is not to answer again (see guardHandler)
   reply.code(504).send(reason);
 }

@@ -12,6 +12,7 @@ import type {
 import fp from 'fastify-plugin';
 import { DeadlineReply } from './deadline-reply.js';
 import { ctxkitErrorHandler } from './error-handler.js';
+import { guardHandler } from './handler-guard.js';
 import type { CtxkitFastifyOptions } from './options.js';
 import { bindLogIds } from './request-log.js';
 import { compileResolveUserHook } from './resolve-user.js';
@@ -56,6 +57,7 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
 
   fastify.addHook('onRoute', function ctxkitOnRoute(route: RouteOptions) {
     if ((route.handlerTimeout ?? 0) > 0) routeCaps = true;
+    route.handler = guardHandler(route.handler);
     if (resolveUserHook !== undefined) route.preHandler = appendHook(route.preHandler, resolveUserHook);
   });
 

@@ -34,14 +34,18 @@ export class LogSink extends Writable {
   }
 }
 
-/** A Fastify app with the plugin registered, listening on 127.0.0.1 once `listen` is called. */
+/**
+ * A Fastify app with the plugin registered, listening on 127.0.0.1 once `listen` is called. Its
+ * log lines (at `logLevel`, default info) go to the returned sink.
+ */
 export async function makeApp(
   options: CtxkitFastifyOptions = {},
   fastifyOptions: FastifyServerOptions = {},
   before?: (app: FastifyInstance) => void | Promise<void>,
+  logLevel = 'info',
 ): Promise<{ app: FastifyInstance; log: LogSink }> {
   const log = new LogSink();
-  const app = Fastify({ logger: { level: 'info', stream: log }, ...fastifyOptions });
+  const app = Fastify({ logger: { level: logLevel, stream: log }, ...fastifyOptions });
   open.push(() => app.close());
   if (before !== undefined) await before(app);
   await app.register(ctxkit, options);

@@ -163,6 +163,43 @@ describe('deadlines', () => {
     await log.waitFor((l) => l.msg === 'request completed' && (l.res as { statusCode: number }).statusCode === 504);
   });
 
+  it('after the 504, a handler that rejects or returns late is logged at debug only, not as an error', async () => {
+    const { app, log } = await makeApp({ defaultTimeoutMs: 50 }, {}, undefined, 'debug');
+    const ended: Promise<void>[] = [];
+    const track = (work: Promise<unknown>) => ended.push(work.then(() => undefined, () => undefined));
+    app.get('/rejects', async (request) => {
+      const signal = request.ctx.signal;
+      // What an aborted downstream call does: reject with the abort reason.
+      const work = new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      track(work);
+      return work;
+    });
+    app.get('/late', async (request) => {
+      const work = aborted(request.ctx.signal);
+      track(work);
+      await work;
+      return { late: true };
+    });
+    app.get('/fails', async () => {
+      throw new Error('a bug before any deadline');
+    });
+    const port = await listen(app);
+    for (const path of ['/rejects', '/late']) {
+      const res = await call(port, path);
+      expect(res.status).toBe(504);
+      expect(res.json().code).toBe('DEADLINE_EXCEEDED');
+    }
+    await Promise.all(ended);
+    await new Promise((resolve) => setImmediate(resolve)); // Fastify handles the handler's promise
+    await log.waitFor((l) => l.msg === 'handler failed after the deadline reply');
+    await log.waitFor((l) => l.msg === 'handler returned after the deadline reply');
+    expect(log.lines.filter((l) => (l.level as number) >= 40)).toEqual([]);
+    // Without a 504 first, a handler's error is Fastify's to handle and log, as always.
+    expect((await call(port, '/fails')).status).toBe(500);
+    const logged = await log.waitFor((l) => (l.level as number) >= 50);
+    expect((logged.err as { message: string }).message).toBe('a bug before any deadline');
+  });
+
   it('answers 504 at once for a client timeout of 0', async () => {
     const { app } = await makeApp({ defaultTimeoutMs: 5000 });
     let ran = false;
