@@ -1,5 +1,5 @@
 import type { Deadline, Metadata } from '@grpc/grpc-js';
-import { CancelledError, DeadlineExceededError, type DropHandler, type OwnedContext, type TrustOption } from '@ctxkit/core';
+import { CancelledError, DeadlineExceededError, type Drop, type DropHandler, type OwnedContext, type TrustOption } from '@ctxkit/core';
 import { type CarrierGetter, compileExtractor } from '@ctxkit/core/adapter';
 
 /** How the server side builds a call's context; resolved once at set-up. */
@@ -10,8 +10,11 @@ export interface ServerContextOptions {
   readonly defaultTimeoutMs?: number | undefined;
   /** Longest budget, ms, a caller may ask for; longer deadlines are shortened to it. */
   readonly maxTimeoutMs?: number | undefined;
-  /** Receives every dropped incoming value. Default: core's counter (`droppedValues()`). */
-  readonly onDrop?: DropHandler | undefined;
+  /**
+   * Receives every dropped incoming value, with the ids of the call's context, and the call
+   * (`getPeer()`, `getDeadline()`). Default: core's counter (`droppedValues()`).
+   */
+  readonly onDrop?: ((drop: Drop, call: ServerCallInfo) => void) | undefined;
 }
 
 /** What the server side needs from a grpc-js call, intercepting or surface. */
@@ -30,7 +33,11 @@ export const CONTEXT_SLOT = 'ctxkit.context';
 // instead of a closure per call.
 let reading: Metadata | undefined;
 const readMetadata: CarrierGetter = (key) => reading!.get(key);
-const source: { timeoutMs: number | undefined; remoteAddress: string | undefined } = { timeoutMs: undefined, remoteAddress: undefined };
+const source: { timeoutMs: number | undefined; remoteAddress: string | undefined; origin: ServerCallInfo | undefined } = {
+  timeoutMs: undefined,
+  remoteAddress: undefined,
+  origin: undefined,
+};
 
 /** Compiles the builder of incoming calls' contexts. @internal */
 export function compileOpenContext(options: ServerContextOptions = {}): OpenContext {
@@ -41,7 +48,7 @@ export function compileOpenContext(options: ServerContextOptions = {}): OpenCont
     timeoutHeader: false,
     defaultTimeoutMs: options.defaultTimeoutMs,
     maxTimeoutMs: options.maxTimeoutMs,
-    onDrop: options.onDrop,
+    onDrop: options.onDrop as DropHandler | undefined, // its second argument is source.origin: the call
   });
   // Only trust rules naming peers need the remote address; formatting it costs on every call.
   const needsPeer = typeof trust === 'object' && trust.from !== undefined;
@@ -50,12 +57,13 @@ export function compileOpenContext(options: ServerContextOptions = {}): OpenCont
     reading = metadata;
     source.timeoutMs = timeoutOf(call.getDeadline());
     source.remoteAddress = needsPeer ? peerAddress(call.getPeer()) : undefined;
+    source.origin = call;
     let ctx: OwnedContext;
     try {
       ctx = extract(readMetadata, source);
     } finally {
       reading = undefined;
-      source.timeoutMs = source.remoteAddress = undefined;
+      source.timeoutMs = source.remoteAddress = source.origin = undefined;
     }
     // Reading the signal arms core's deadline timer (it is created lazily).
     void ctx.signal;

@@ -10,6 +10,7 @@ import { type ProbeClient, probeClient, type Req, type Running, type Seen, seen,
 let server: Running;
 let plain: ProbeClient;
 let drops: Drop[] = [];
+let peers: string[] = [];
 let lastSeen: Seen | undefined;
 
 beforeAll(async () => {
@@ -20,7 +21,12 @@ beforeAll(async () => {
         return lastSeen;
       },
     }),
-    { interceptors: [serverInterceptor({ onDrop: (d) => drops.push(d) })] },
+    { interceptors: [serverInterceptor({
+          onDrop: (d, call) => {
+            drops.push(d);
+            peers.push(call.getPeer());
+          },
+        })] },
   );
   plain = probeClient(server.target);
 });
@@ -32,6 +38,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   drops = [];
+  peers = [];
   lastSeen = undefined;
 });
 
@@ -64,7 +71,11 @@ describe('bad metadata from a peer', () => {
     md.set('trace-id', 'a'.repeat(10 * 1024));
     const s = await unary(plain, {}, md);
     expect(s.traceId).toMatch(/^[0-9a-f]{32}$/);
-    expect(drops).toContainEqual(expect.objectContaining({ key: 'trace-id', reason: 'longer than 128 characters' }));
+    // Reported with the ids of the context the call got, and the call (its peer) as origin.
+    expect(drops).toEqual([
+      expect.objectContaining({ key: 'trace-id', reason: 'longer than 128 characters', traceId: s.traceId, requestId: s.requestId }),
+    ]);
+    expect(peers).toEqual([expect.stringMatching(/^(127\.0\.0\.1|\[::1\]|::1):\d+$/)]);
   });
 
   it('an over-long user-id is dropped with a reason; the call succeeds without it', async () => {
