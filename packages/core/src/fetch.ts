@@ -1,5 +1,6 @@
 import { finished } from 'node:stream';
 import { checkTimeout } from './deadline.js';
+import { type BaseFetch, type FirstRequest, followRedirects } from './fetch-redirects.js';
 import { reportMissingContext } from './lost-context.js';
 import { callDeadline, compileOutgoing, OutgoingCall, type OutgoingOptions, writeHeaders } from './outgoing.js';
 import { als } from './storage.js';
@@ -16,7 +17,7 @@ export type CtxFetch = (input: string | URL | Request, init?: CtxFetchInit) => P
 /** Options of {@link createFetch}. */
 export interface FetchOptions extends OutgoingOptions {
   /** The `fetch` to wrap (undici's, a test double…); default the global `fetch`, looked up per call. */
-  readonly fetch?: ((input: string | URL | Request, init?: RequestInit) => Promise<Response>) | undefined;
+  readonly fetch?: BaseFetch | undefined;
 }
 
 /**
@@ -27,7 +28,10 @@ export interface FetchOptions extends OutgoingOptions {
  * streaming) when the context is cancelled or its deadline passes, rejecting with
  * `CancelledError` or `DeadlineExceededError`. A `signal` or `timeoutMs` the caller passes is
  * honoured too: whichever ends first wins. With no time left it rejects at once and sends nothing.
- * Outside any context it behaves like `fetch` and reports the call (`missingContext`).
+ * Redirects are followed as fetch follows them (unless `redirect` says otherwise), but the
+ * context's headers only go to the origin asked for: a hop to another origin carries the
+ * caller's own headers only. Outside any context it behaves like `fetch` and reports the call
+ * (`missingContext`).
  *
  * @throws RangeError for an invalid `timeoutMs` or `timeoutHeader`; `InvalidMetadataError` for
  * an `allowKeys` name that cannot be a key. The returned function never throws: it rejects.
@@ -53,12 +57,24 @@ export function createFetch(options: FetchOptions = {}): CtxFetch {
       const request = typeof input === 'object' && 'signal' in input ? input : undefined;
       // As in fetch, init.headers replace a Request's own.
       const headers = new Headers(init?.headers ?? request?.headers);
+      // Redirects fetch would follow, ctxkit follows, so the context's headers stay on the origin asked for.
+      const own = (init?.redirect ?? request?.redirect ?? 'follow') === 'follow' ? new Headers(headers) : undefined;
       writeHeaders(out, ctx, deadline, now, headers);
       const call = new FetchCall();
       // init.signal replaces the Request's signal in fetch; ours replaces both, so follow it.
       const early = call._start(ctx?.signal, init?.signal !== undefined ? init.signal : request?.signal, deadline, now);
       if (early !== undefined) return Promise.reject(early);
-      return send(call, base ?? fetch, input, { ...init, headers, signal: call.controller.signal });
+      const sent: RequestInit = { ...init, headers, signal: call.controller.signal };
+      if (own === undefined) return send(call, base ?? fetch, input, sent, undefined);
+      sent.redirect = 'manual';
+      const first: FirstRequest = {
+        url: request?.url ?? String(input),
+        method: (init?.method ?? request?.method ?? 'GET').toUpperCase(),
+        body: init?.body ?? request?.body ?? null,
+        own,
+        inject: (next) => writeHeaders(out, ctx, deadline, Date.now(), next),
+      };
+      return send(call, base ?? fetch, input, sent, first);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -74,13 +90,15 @@ export const ctxFetch: CtxFetch = createFetch();
 
 async function send(
   call: FetchCall,
-  base: (input: string | URL | Request, init?: RequestInit) => Promise<Response>,
+  base: BaseFetch,
   input: string | URL | Request,
   init: RequestInit,
+  first: FirstRequest | undefined,
 ): Promise<Response> {
   let response: Response;
   try {
     response = await base(input, init);
+    if (first !== undefined) response = await followRedirects(response, first, base, init);
   } catch (error) {
     call._release();
     throw error;

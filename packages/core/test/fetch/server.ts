@@ -25,8 +25,9 @@ export interface TestServer {
 }
 
 /**
- * Routes: `/echo` answers its request headers as JSON; `/empty` 204; `/big` 1 MB; `/hang` never
- * answers; `/stall` sends headers and one chunk, then never ends the body.
+ * Routes: `/echo` answers its request headers as JSON; `/method` its method, body and headers;
+ * `/redirect/<status>?to=<url>` redirects, `/loop` to itself; `/empty` 204; `/big` 1 MB; `/hang` never answers;
+ * `/stall` sends headers and one chunk, then never ends the body.
  */
 export async function startServer(): Promise<TestServer> {
   const seen: Seen[] = [];
@@ -53,6 +54,22 @@ export async function startServer(): Promise<TestServer> {
     } else if (path === '/stall') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('first chunk');
+    } else if (path.startsWith('/redirect/')) {
+      // /redirect/<status>?to=<url>: a redirect, with a body for the client to discard.
+      const at = new URL(path, 'http://self');
+      res.writeHead(Number(at.pathname.slice('/redirect/'.length)), { location: at.searchParams.get('to') ?? '/echo' });
+      res.end('moved');
+    } else if (path === '/loop') {
+      res.writeHead(302, { location: '/loop' });
+      res.end();
+    } else if (path === '/method') {
+      // The method, the body and the headers that arrived.
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ method: req.method, body: Buffer.concat(chunks).toString('utf8'), headers: req.headers }));
+      });
     } else if (path !== '/hang') {
       res.end('ok');
     }
