@@ -87,7 +87,7 @@ export function compileExtractor(options: ExtractOptions = {}): Extractor {
   const requestDef = keyDefinition(REQUEST_ID)!;
 
   return function extract(get, source) {
-    held.length = 0; // left over only if a getter threw during the previous extraction
+    if (held.length !== 0) held.length = 0; // left over only if a getter threw during the previous extraction
     const metadata = new Map<string, string>();
     const bridge = slot.bridge;
     const trusted = decide(source?.remoteAddress);
