@@ -1,7 +1,7 @@
 // The inventory service: gRPC, with ctxkit's server interceptor and service wrapper.
 // Start it with `npm start` (it needs `--import ./src/otel.ts`, which the script passes).
 import { Server } from '@grpc/grpc-js';
-import { serverInterceptor, serverKeepalive, wrapService } from '@ctxkit/grpc';
+import { serverInterceptor, serverKeepalive, setStreamResetLimit, wrapService } from '@ctxkit/grpc';
 import { type InventoryHandlers, loadApi } from '@ctxkit-examples/api';
 import { serveGrpc, withHop } from '@ctxkit-examples/shared';
 import { log } from './log.ts';
@@ -24,5 +24,6 @@ const inventory: InventoryHandlers = {
 };
 
 const server = new Server({ ...serverKeepalive, interceptors: [serverInterceptor()] });
+setStreamResetLimit(server); // a burst of cancelled calls must not end the connection
 server.addService(loadApi().inventory.Inventory.service, wrapService(inventory, { logger: (record) => log.error(record) }));
 await serveGrpc('inventory', server, process.env.INVENTORY_BIND ?? '127.0.0.1:0', stopTelemetry);

@@ -1,7 +1,7 @@
 // The orders service: gRPC, calling inventory over gRPC and billing over HTTP.
 // Start it with `npm start` (it needs `--import ./src/otel.ts`, which the script passes).
 import { Server } from '@grpc/grpc-js';
-import { serverInterceptor, serverKeepalive, wrapService } from '@ctxkit/grpc';
+import { serverInterceptor, serverKeepalive, setStreamResetLimit, wrapService } from '@ctxkit/grpc';
 import { loadApi, type OrdersHandlers } from '@ctxkit-examples/api';
 import { pool } from './clients.ts';
 import { serveGrpc, withHop } from '@ctxkit-examples/shared';
@@ -23,6 +23,7 @@ const ordersService: OrdersHandlers = {
 };
 
 const server = new Server({ ...serverKeepalive, interceptors: [serverInterceptor()] });
+setStreamResetLimit(server); // a burst of cancelled calls must not end the connection
 server.addService(loadApi().orders.Orders.service, wrapService(ordersService, { logger: (record) => log.error(record) }));
 await serveGrpc('orders', server, process.env.ORDERS_BIND ?? '127.0.0.1:0', async () => {
   pool.close();

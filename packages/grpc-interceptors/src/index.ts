@@ -21,6 +21,8 @@ export { Status, toHttpStatus } from '@ctxkit/core';
 export type { StatusCode, StatusName } from '@ctxkit/core';
 
 export { serverKeepalive, channelKeepalive } from './keepalive.js';
+export { setStreamResetLimit, STREAM_RESET_LIMIT } from './stream-reset.js';
+export type { StreamResetLimit } from './stream-reset.js';
 export { ClientPool } from './client-pool.js';
 export type { ClientPoolOptions, ClientConstructor } from './client-pool.js';
 
