@@ -17,8 +17,8 @@ export interface FirstRequest {
   readonly url: string;
   readonly method: string;
   readonly body: RequestInit['body'];
-  /** The caller's own headers, before ctxkit added the context's. */
-  readonly own: Headers;
+  /** The caller's own headers, as given (a redirect builds its headers from them, when it happens). */
+  readonly own: RequestInit['headers'];
   /** Adds the context's headers (and the budget left now) to a same-origin hop's. */
   readonly inject: (headers: Headers) => void;
 }

@@ -56,16 +56,16 @@ export function createFetch(options: FetchOptions = {}): CtxFetch {
       const deadline = callDeadline(ctx, timeoutMs, now);
       const request = typeof input === 'object' && 'signal' in input ? input : undefined;
       // As in fetch, init.headers replace a Request's own.
-      const headers = new Headers(init?.headers ?? request?.headers);
-      // Redirects fetch would follow, ctxkit follows, so the context's headers stay on the origin asked for.
-      const own = (init?.redirect ?? request?.redirect ?? 'follow') === 'follow' ? new Headers(headers) : undefined;
+      const own = init?.headers ?? request?.headers;
+      const headers = new Headers(own);
       writeHeaders(out, ctx, deadline, now, headers);
       const call = new FetchCall();
       // init.signal replaces the Request's signal in fetch; ours replaces both, so follow it.
       const early = call._start(ctx?.signal, init?.signal !== undefined ? init.signal : request?.signal, deadline, now);
       if (early !== undefined) return Promise.reject(early);
       const sent: RequestInit = { ...init, headers, signal: call.controller.signal };
-      if (own === undefined) return send(call, base ?? fetch, input, sent, undefined);
+      // Redirects fetch would follow, ctxkit follows, so the context's headers stay on the origin asked for.
+      if ((init?.redirect ?? request?.redirect ?? 'follow') !== 'follow') return send(call, base ?? fetch, input, sent, undefined);
       sent.redirect = 'manual';
       const first: FirstRequest = {
         url: request?.url ?? String(input),
