@@ -1,6 +1,7 @@
 import { DeadlineExceededError, type OwnedContext } from '@ctxkit/core';
 import { errorResponse } from '@ctxkit/core/adapter';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { markAnswered } from './handler-guard.js';
 
 /**
  * Answers an error with core's `errorResponse`: the HTTP status of the gRPC or ctxkit code and
@@ -16,6 +17,7 @@ export function ctxkitErrorHandler(error: FastifyError, request: FastifyRequest,
   const timedOut = error.code === 'FST_ERR_HANDLER_TIMEOUT' ? new DeadlineExceededError() : undefined;
   const { status, body, internal } = errorResponse(timedOut ?? error, ctx?.traceId);
   if (internal) request.log.error({ err: error }, 'request failed');
+  if (timedOut !== undefined) markAnswered(reply); // the handler is still running (see guardHandler)
   reply.code(status).type('application/json; charset=utf-8').send(body);
   // After sending: aborting runs the context's listeners synchronously, and they must find
   // the reply already sent.

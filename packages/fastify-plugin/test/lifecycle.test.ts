@@ -180,11 +180,18 @@ describe('deadlines', () => {
       await work;
       return { late: true };
     });
+    // Fastify's own handler timeout races ctxkit's deadline (the same budget): either answers.
+    app.get('/handler-timeout', { handlerTimeout: 30 }, async (request) => {
+      const signal = request.ctx.signal;
+      const work = new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      track(work);
+      return work;
+    });
     app.get('/fails', async () => {
       throw new Error('a bug before any deadline');
     });
     const port = await listen(app);
-    for (const path of ['/rejects', '/late']) {
+    for (const path of ['/rejects', '/late', '/handler-timeout']) {
       const res = await call(port, path);
       expect(res.status).toBe(504);
       expect(res.json().code).toBe('DEADLINE_EXCEEDED');
