@@ -118,6 +118,9 @@ export function toMarkdown(r: RunResults): string {
     out.push('## Targets', '', '| scenario | target | this run | met |', '|---|---|---|---|');
     for (const t of targets) out.push(`| ${t.s} | ${t.text} | ${t.value} | ${t.met === undefined ? '–' : t.met ? 'yes' : '**no**'} |`);
     out.push('');
+    if (targets.some((t) => t.met === false)) {
+      out.push('Where a target is missed, what was profiled, what was fixed and what the rest costs: [bench/README.md](../README.md#where-a-target-is-missed-last-full-run-resultslatestmd).', '');
+    }
   }
   for (const s of r.scenarios) {
     out.push(`## ${s.id}. ${s.title}`, '', `_${s.method}_ (${s.elapsedS} s)`, '');
