@@ -22,7 +22,7 @@ export type CarrierGetter = (key: string) => string | readonly unknown[] | undef
 export type CarrierSetter = (key: string, value: string) => void;
 
 /** Options of {@link compileExtractor}, resolved once at adapter set-up. */
-export interface ExtractOptions extends BudgetOptions {
+export interface ExtractOptions<O = unknown> extends BudgetOptions {
   /** Which incoming keys to honour. Default `'internal'`; HTTP edges pass `'edge'`. */
   readonly trust?: TrustOption | undefined;
   /** Header to read a client's timeout from (HTTP); `false` to read none. Default {@link TIMEOUT_HEADER}. */
@@ -31,7 +31,7 @@ export interface ExtractOptions extends BudgetOptions {
    * Receives dropped values, with the ids of the context built for their request and the
    * source's `origin`. Default {@link countDrop}.
    */
-  readonly onDrop?: DropHandler | undefined;
+  readonly onDrop?: DropHandler<O> | undefined;
   /**
    * Also read trusted declared keys from W3C `baggage` when their own header is absent (for
    * peers instrumented with OpenTelemetry baggage). Default `false`. Baggage is only ever read
@@ -41,7 +41,7 @@ export interface ExtractOptions extends BudgetOptions {
 }
 
 /** What the transport knows besides the carrier. */
-export interface ExtractSource {
+export interface ExtractSource<O = unknown> {
   /** The peer's address, for trust rules naming peers. */
   readonly remoteAddress?: string | undefined;
   /**
@@ -54,11 +54,11 @@ export interface ExtractSource {
   /** A cap for this request only (a framework's handler timeout), ms: the smaller budget wins. */
   readonly maxTimeoutMs?: number | undefined;
   /** Passed to `onDrop` with each drop: what the adapter serves (its request object). */
-  readonly origin?: unknown;
+  readonly origin?: O | undefined;
 }
 
 /** Builds a request's context from its carrier. @see {@link compileExtractor} */
-export type Extractor = (get: CarrierGetter, source?: ExtractSource) => OwnedContext;
+export type Extractor<O = unknown> = (get: CarrierGetter, source?: ExtractSource<O>) => OwnedContext;
 
 const TRACE_ID = 'trace-id';
 const REQUEST_ID = 'request-id';
@@ -73,10 +73,10 @@ const BAGGAGE = 'baggage';
  * (from trusted peers `trace-id` first); declared keys as the trust policy allows; the deadline from the transport or the timeout
  * header, defaulted and clamped. Invalid values are dropped and reported, never thrown.
  */
-export function compileExtractor(options: ExtractOptions = {}): Extractor {
+export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): Extractor<O> {
   const decide = compileTrust(options.trust ?? 'internal');
   const timeoutHeader = options.timeoutHeader === undefined ? TIMEOUT_HEADER : options.timeoutHeader;
-  const onDrop = options.onDrop ?? countDrop;
+  const onDrop: DropHandler<O> = options.onDrop ?? countDrop;
   const { defaultTimeoutMs, maxTimeoutMs } = options;
   const budget: BudgetOptions = {
     defaultTimeoutMs: defaultTimeoutMs === undefined ? undefined : checkTimeout(defaultTimeoutMs, 'defaultTimeoutMs'),
@@ -137,7 +137,8 @@ export function compileExtractor(options: ExtractOptions = {}): Extractor {
     const deadline = ms === undefined ? undefined : Date.now() + ms;
     const ctx = new Context(traceId, requestId, metadata.get('user-id'), metadata, deadline, deadline !== undefined, undefined);
     if (bridge !== undefined) bridge.annotate(ctx);
-    if (held.length !== 0) report(held.splice(0), ctx, source?.origin, onDrop);
+    // An adapter that names an origin type passes its origin with every request.
+    if (held.length !== 0) report(held.splice(0), ctx, source?.origin as O, onDrop);
     return ctx;
   };
 }
@@ -149,7 +150,7 @@ function hold(drop: PendingDrop): void {
   held.push(drop);
 }
 
-function report(drops: PendingDrop[], ctx: RequestContext, origin: unknown, onDrop: DropHandler): void {
+function report<O>(drops: PendingDrop[], ctx: RequestContext, origin: O, onDrop: DropHandler<O>): void {
   for (const drop of drops) {
     drop.traceId = ctx.traceId;
     drop.requestId = ctx.requestId;

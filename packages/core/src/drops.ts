@@ -17,10 +17,10 @@ export interface Drop {
 
 /**
  * Receives every dropped incoming value, once the request's context exists (so the drop carries
- * its ids). `origin` is what the adapter serves: the Fastify request, the Express `req`;
- * `undefined` where there is none.
+ * its ids). `origin` is what the adapter serves (`O`): the Fastify request, the Express `req`,
+ * the gRPC call.
  */
-export type DropHandler = (drop: Drop, origin?: unknown) => void;
+export type DropHandler<O = unknown> = (drop: Drop, origin: O) => void;
 
 /**
  * The default handler: counts every drop by key and reason, and warns once per pair through

@@ -34,8 +34,8 @@ export interface FirstRequest {
  */
 export async function followRedirects(response: Response, first: FirstRequest, base: BaseFetch, init: RequestInit): Promise<Response> {
   if (!isRedirect(response.status)) return response;
-  const origin = new URL(first.url).origin;
   let url = new URL(first.url);
+  const origin = url.origin;
   let { method, body } = first;
   let hops = 0;
   while (isRedirect(response.status)) {

@@ -3,8 +3,11 @@ import { type CarrierGetter, compileExtractor, type ExtractOptions, type Extract
 import type { OwnedContext } from './context.js';
 import { CancelledError } from './errors.js';
 
-/** Options every HTTP server adapter (Fastify, Express) shares. */
-export interface HttpContextOptions extends ExtractOptions {
+/**
+ * Options every HTTP server adapter (Fastify, Express) shares; `O` is what its `onDrop` receives
+ * beside each drop (the adapter's request object).
+ */
+export interface HttpContextOptions<O = IncomingMessage> extends ExtractOptions<O> {
   /**
    * Reply headers that echo the request's ids: `true` (default) for `trace-id` and
    * `request-id`, `false` for none, or a list of those two names. Echoed values are ids ctxkit
@@ -19,12 +22,12 @@ export interface HttpContextOptions extends ExtractOptions {
  * handler timeout); `origin` is handed to `onDrop` with each drop (default `req`).
  * @see {@link compileHttpContext}
  */
-export type HttpContextStarter = (
+export type HttpContextStarter<O = IncomingMessage> = (
   req: IncomingMessage,
   res: ServerResponse,
   requestId?: string,
   capMs?: number,
-  origin?: unknown,
+  origin?: O,
 ) => OwnedContext;
 
 const CTX = Symbol('ctxkit.context');
@@ -48,22 +51,22 @@ type Tracked = ServerResponse & { [CTX]?: OwnedContext };
  * Disconnect detection follows Node's semantics: the request stream's `close` also fires once
  * a body has been read, so only the response closing before it finished means the client left.
  */
-export function compileHttpContext(options: HttpContextOptions = {}): HttpContextStarter {
-  const extract = compileExtractor({ ...options, trust: options.trust ?? 'edge' });
+export function compileHttpContext<O = IncomingMessage>(options: HttpContextOptions<O> = {}): HttpContextStarter<O> {
+  const extract = compileExtractor<O>({ ...options, trust: options.trust ?? 'edge' });
   const echo = echoedIds(options.echoHeaders);
   const echoTrace = echo.includes('trace-id');
   const echoRequest = echo.includes('request-id');
 
-  return function startHttpContext(req, res, requestId, capMs, origin = req) {
+  return function startHttpContext(req, res, requestId, capMs, origin) {
     // Extraction is synchronous: one module-level getter and source, no allocation per request.
     reading = req.headers;
     source.remoteAddress = req.socket.remoteAddress;
     source.requestId = requestId;
     source.maxTimeoutMs = capMs;
-    source.origin = origin;
+    source.origin = origin ?? req; // `req` itself when the adapter's origin is the request
     let ctx: OwnedContext;
     try {
-      ctx = extract(readHeader, source);
+      ctx = extract(readHeader, source as ExtractSource<O>);
     } finally {
       reading = undefined;
       source.remoteAddress = source.requestId = source.maxTimeoutMs = source.origin = undefined;

@@ -1,4 +1,4 @@
-import { type DropHandler, type OwnedContext, runWithContext } from '@ctxkit/core';
+import { type OwnedContext, runWithContext } from '@ctxkit/core';
 import { compileHttpContext } from '@ctxkit/core/adapter';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { bindStreams, isBound } from './bind-emitter.js';
@@ -36,8 +36,7 @@ type ResolveUser = CtxkitExpressOptions['resolveUser'];
  * app.use(ctxkitErrorHandler());
  */
 export function ctxkit(options: CtxkitExpressOptions = {}): RequestHandler {
-  // onDrop's second argument is the origin start() is given: `req` itself.
-  const start = compileHttpContext({ ...options, trust: options.trust ?? 'internal', onDrop: options.onDrop as DropHandler | undefined });
+  const start = compileHttpContext<Request>({ ...options, trust: options.trust ?? 'internal' });
   const resolveUser = options.resolveUser;
 
   return function ctxkitMiddleware(req, res, next) {
@@ -45,7 +44,7 @@ export function ctxkit(options: CtxkitExpressOptions = {}): RequestHandler {
       runWithContext(req.ctx, proceed, next);
       return;
     }
-    const ctx = start(req, res);
+    const ctx = start(req, res); // onDrop's origin defaults to req, Express's Request itself
     req.ctx = ctx;
     bindStreams(req, res);
     // No deadline and no resolver (the common internal call): straight on to next().

@@ -1,4 +1,4 @@
-import type { Drop, RequestContext } from '@ctxkit/core';
+import type { RequestContext } from '@ctxkit/core';
 import type { HttpContextOptions } from '@ctxkit/core/adapter';
 import type { Request } from 'express';
 
@@ -7,15 +7,12 @@ import type { Request } from 'express';
  *
  * Extends core's `HttpContextOptions`: `trust` (here default `'internal'`, see below),
  * `defaultTimeoutMs` and `maxTimeoutMs` (milliseconds), `timeoutHeader` (default
- * `request-timeout-ms`), `echoHeaders` (default: `trace-id` and `request-id`) and `readBaggage`.
+ * `request-timeout-ms`), `echoHeaders` (default: `trace-id` and `request-id`), `readBaggage` and
+ * `onDrop(drop, req)`: every dropped incoming value with its reason and the ids of the request's
+ * context, and the request (its `ctx` is not set yet: drops are found while it is built).
+ * Default: core's counter (`droppedValues()`), which warns once per key and reason.
  */
-export interface CtxkitExpressOptions extends Omit<HttpContextOptions, 'onDrop'> {
-  /**
-   * Receives every dropped incoming value with its reason, the ids of the request's context and
-   * the request itself (its `ctx` is not set yet: drops are found while it is built). Default:
-   * core's counter (`droppedValues()`), which warns once per key and reason.
-   */
-  readonly onDrop?: ((drop: Drop, req: Request) => void) | undefined;
+export interface CtxkitExpressOptions extends HttpContextOptions<Request> {
   /**
    * Which incoming keys to honour besides the trace id. Default `'internal'`: Express services
    * are mostly internal, so `user-id` and every declared key are taken from peers. A
@@ -23,7 +20,7 @@ export interface CtxkitExpressOptions extends Omit<HttpContextOptions, 'onDrop'>
    * the user comes from {@link CtxkitExpressOptions.resolveUser}) or a rule naming trusted
    * proxies.
    */
-  readonly trust?: HttpContextOptions['trust'];
+  readonly trust?: HttpContextOptions<Request>['trust'];
   /**
    * Returns the authenticated user's id, or `undefined` when there is none. Runs inside the
    * context, before the middleware after ctxkit; so mount authentication (that sets

@@ -1,4 +1,3 @@
-import type { Drop } from '@ctxkit/core';
 import type { HttpContextOptions } from '@ctxkit/core/adapter';
 import type { FastifyRequest } from 'fastify';
 
@@ -7,18 +6,13 @@ import type { FastifyRequest } from 'fastify';
  *
  * Extends core's `HttpContextOptions`: `trust` (default `'edge'`: only the trace id is read
  * from clients), `defaultTimeoutMs`, `maxTimeoutMs` (both milliseconds), `timeoutHeader`
- * (default `request-timeout-ms`) and `echoHeaders` (default: `trace-id` and `request-id`).
+ * (default `request-timeout-ms`), `echoHeaders` (default: `trace-id` and `request-id`) and
+ * `onDrop(drop, request)`: every dropped incoming value with its reason and the ids of the
+ * request's context, and the Fastify request (its `ctx` is not set yet: drops are found while it
+ * is built), e.g. `onDrop: (drop, request) => request.log.warn({ drop }, 'refused')`. Default:
+ * core's counter (`droppedValues()`), which warns once per key and reason.
  */
-export interface CtxkitFastifyOptions extends Omit<HttpContextOptions, 'onDrop'> {
-  /**
-   * Receives every dropped incoming value with its reason, the ids of the request's context and
-   * the request itself (its `ctx` is not set yet: drops are found while it is built). Default:
-   * core's counter (`droppedValues()`), which warns once per key and reason.
-   *
-   * @example
-   * onDrop: (drop, request) => request.log.warn({ drop }, 'ctxkit refused an incoming value')
-   */
-  readonly onDrop?: ((drop: Drop, request: FastifyRequest) => void) | undefined;
+export interface CtxkitFastifyOptions extends HttpContextOptions<FastifyRequest> {
   /**
    * Returns the authenticated user's id, or `undefined` when there is none. Runs as the last
    * `preHandler` hook of every route registered after the plugin, so every authentication hook

@@ -1,5 +1,5 @@
 import type { Deadline, Metadata } from '@grpc/grpc-js';
-import { CancelledError, DeadlineExceededError, type Drop, type DropHandler, type OwnedContext, type TrustOption } from '@ctxkit/core';
+import { CancelledError, DeadlineExceededError, type DropHandler, type OwnedContext, type TrustOption } from '@ctxkit/core';
 import { type CarrierGetter, compileExtractor } from '@ctxkit/core/adapter';
 
 /** How the server side builds a call's context; resolved once at set-up. */
@@ -14,7 +14,7 @@ export interface ServerContextOptions {
    * Receives every dropped incoming value, with the ids of the call's context, and the call
    * (`getPeer()`, `getDeadline()`). Default: core's counter (`droppedValues()`).
    */
-  readonly onDrop?: ((drop: Drop, call: ServerCallInfo) => void) | undefined;
+  readonly onDrop?: DropHandler<ServerCallInfo> | undefined;
 }
 
 /** What the server side needs from a grpc-js call, intercepting or surface. */
@@ -42,13 +42,13 @@ const source: { timeoutMs: number | undefined; remoteAddress: string | undefined
 /** Compiles the builder of incoming calls' contexts. @internal */
 export function compileOpenContext(options: ServerContextOptions = {}): OpenContext {
   const trust = options.trust ?? 'internal';
-  const extract = compileExtractor({
+  const extract = compileExtractor<ServerCallInfo>({
     trust,
     // gRPC has its own deadline (grpc-timeout, parsed by grpc-js); no HTTP timeout header.
     timeoutHeader: false,
     defaultTimeoutMs: options.defaultTimeoutMs,
     maxTimeoutMs: options.maxTimeoutMs,
-    onDrop: options.onDrop as DropHandler | undefined, // its second argument is source.origin: the call
+    onDrop: options.onDrop,
   });
   // Only trust rules naming peers need the remote address; formatting it costs on every call.
   const needsPeer = typeof trust === 'object' && trust.from !== undefined;
