@@ -26,7 +26,7 @@ export { newTraceId, newSpanId } from './ids.js';
 export { errorResponse, isStatusError } from './http-errors.js';
 export type { ErrorBody, ErrorResponse } from './http-errors.js';
 export { statusName } from './status.js';
-export { countDrop, dropOf } from './drops.js';
+export { countDrop } from './drops.js';
 export type { Drop, DropHandler } from './drops.js';
 export { reportMissingContext } from './lost-context.js';
 export { LIMITS, keyDefinition, valueProblem } from './schema.js';

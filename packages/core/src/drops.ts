@@ -48,7 +48,7 @@ export function droppedValues(reset = false): Record<string, number> {
 /** A {@link Drop} while its request's context is being built: the ids are filled in after. */
 export type PendingDrop = { -readonly [K in keyof Drop]: Drop[K] };
 
-/** Builds a {@link Drop} with the value made safe to log; ids come later. @internal */
+/** Builds a {@link Drop} with the value made safe to log; the extractor adds the ids. @internal */
 export function dropOf(key: string, reason: string, value: unknown): PendingDrop {
   return { key, reason, value: typeof value === 'string' ? printable(value, 32) : undefined, traceId: undefined, requestId: undefined };
 }

@@ -28,7 +28,7 @@ export class DeadlineReply {
 }
 
 /** Sends the deadline error; 504 is preset so that Fastify's default error handler keeps it. */
-export function sendDeadline(reply: FastifyReply, reason: DeadlineExceededError): void {
+function sendDeadline(reply: FastifyReply, reason: DeadlineExceededError): void {
   markAnswered(reply); // the handler, still running, is not to answer again (see guardHandler)
   reply.code(504).send(reason);
 }
