@@ -31,5 +31,5 @@ export type { Drop, DropHandler } from './drops.js';
 export { reportMissingContext } from './lost-context.js';
 export { LIMITS, keyDefinition, valueProblem } from './schema.js';
 export { printable } from './errors.js';
-export { clientLeft, compileHttpContext, echoedIds } from './http.js';
-export type { HttpContextOptions, HttpContextStarter } from './http.js';
+export { compileHttpContext, echoedIds } from './http.js';
+export type { HttpContextHooks, HttpContextOptions, HttpContextStarter } from './http.js';

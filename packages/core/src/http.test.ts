@@ -87,6 +87,31 @@ describe('compileHttpContext on a real server', () => {
   });
 });
 
+describe('the onClientLeft hook', () => {
+  it('is told once, with the origin and the cancelled context, when the client left; never for an answered request', async () => {
+    const left: [unknown, RequestContext][] = [];
+    const start = compileHttpContext<{ n: number }>({}, { onClientLeft: (origin, ctx) => left.push([origin, ctx]) });
+    const held = Promise.withResolvers<RequestContext>();
+    let n = 0;
+    const port = await listen((req, res) => {
+      const ctx = start(req, res, undefined, undefined, { n: ++n });
+      if (req.method === 'POST') held.resolve(ctx);
+      else res.end('ok');
+    });
+    expect((await get(port)).body).toBe('ok');
+    const req = request({ port, host: '127.0.0.1', method: 'POST', headers: { 'content-length': '1' } });
+    req.on('error', () => {});
+    req.write('x');
+    const ctx = await held.promise;
+    const reported = Promise.withResolvers<void>();
+    ctx.signal.addEventListener('abort', () => setImmediate(reported.resolve));
+    req.destroy();
+    await reported.promise;
+    expect(left).toEqual([[{ n: 2 }, ctx]]);
+    expect(ctx.signal.reason).toBeInstanceOf(CancelledError);
+  });
+});
+
 // Node 22 finishes such a reply on the dead socket; Node 24 does not: CI runs both.
 describe('a reply written after the client left mid-body', () => {
   it('still counts as a disconnect', async () => {

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { type CarrierGetter, compileExtractor, type ExtractOptions, type ExtractSource } from './carrier.js';
-import type { OwnedContext } from './context.js';
+import type { OwnedContext, RequestContext } from './context.js';
 import { CancelledError } from './errors.js';
 
 /**
@@ -31,6 +31,7 @@ export type HttpContextStarter<O = IncomingMessage> = (
 ) => OwnedContext;
 
 const CTX = Symbol('ctxkit.context');
+const ORIGIN = Symbol('ctxkit.origin');
 
 let reading: IncomingHttpHeaders | undefined;
 const readHeader: CarrierGetter = (key) => reading![key];
@@ -40,7 +41,16 @@ const source: { -readonly [K in keyof ExtractSource]: ExtractSource[K] } = {
   maxTimeoutMs: undefined,
   origin: undefined,
 };
-type Tracked = ServerResponse & { [CTX]?: OwnedContext };
+type Tracked = ServerResponse & { [CTX]?: OwnedContext; [ORIGIN]?: unknown };
+
+/** What an adapter itself does at a request's moments; not user options. */
+export interface HttpContextHooks<O> {
+  /**
+   * Called once the client went away before the reply was complete, after the context was
+   * cancelled: an adapter's 499 log line. Runs from the same `close` listener that cancels.
+   */
+  readonly onClientLeft?: ((origin: O, ctx: RequestContext) => void) | undefined;
+}
 
 /**
  * Compiles, once, what an HTTP server adapter does at the start of each request: extract the
@@ -51,11 +61,22 @@ type Tracked = ServerResponse & { [CTX]?: OwnedContext };
  * Disconnect detection follows Node's semantics: the request stream's `close` also fires once
  * a body has been read, so only the response closing before it finished means the client left.
  */
-export function compileHttpContext<O = IncomingMessage>(options: HttpContextOptions<O> = {}): HttpContextStarter<O> {
+export function compileHttpContext<O = IncomingMessage>(
+  options: HttpContextOptions<O> = {},
+  hooks: HttpContextHooks<O> = {},
+): HttpContextStarter<O> {
   const extract = compileExtractor<O>({ ...options, trust: options.trust ?? 'edge' });
   const echo = echoedIds(options.echoHeaders);
   const echoTrace = echo.includes('trace-id');
   const echoRequest = echo.includes('request-id');
+  const onClientLeft = hooks.onClientLeft;
+  const onClose =
+    onClientLeft === undefined
+      ? onResponseClose
+      : function onResponseCloseHooked(this: Tracked): void {
+          const ctx = onResponseClose.call(this);
+          if (ctx !== undefined) onClientLeft(this[ORIGIN] as O, ctx);
+        };
 
   return function startHttpContext(req, res, requestId, capMs, origin) {
     // Extraction is synchronous: one module-level getter and source, no allocation per request.
@@ -74,18 +95,22 @@ export function compileHttpContext<O = IncomingMessage>(options: HttpContextOpti
     if (echoTrace) res.setHeader('trace-id', ctx.traceId);
     if (echoRequest) res.setHeader('request-id', ctx.requestId);
     (res as Tracked)[CTX] = ctx;
+    if (onClientLeft !== undefined) (res as Tracked)[ORIGIN] = origin ?? req;
     // `on`, not `once`: the handler is idempotent and `once` allocates a wrapper per request.
-    res.on('close', onResponseClose);
+    res.on('close', onClose);
     return ctx;
   };
 }
 
-function onResponseClose(this: Tracked): void {
+/** Ends the context once the exchange closes; returns it when the client had left (cancelled). */
+function onResponseClose(this: Tracked): OwnedContext | undefined {
   const ctx = this[CTX];
-  if (ctx === undefined) return;
+  if (ctx === undefined) return undefined;
   this[CTX] = undefined;
-  if (clientLeft(this)) ctx.cancel(new CancelledError('client disconnected'));
+  const left = clientLeft(this);
+  if (left) ctx.cancel(new CancelledError('client disconnected'));
   ctx.end();
+  return left ? ctx : undefined;
 }
 
 /**
@@ -96,7 +121,7 @@ function onResponseClose(this: Tracked): void {
  * mid-body (an error handler answering the parser's "request aborted") ends on a dead socket:
  * an unfinished request on a destroyed socket is a disconnect too.
  */
-export function clientLeft(res: ServerResponse): boolean {
+function clientLeft(res: ServerResponse): boolean {
   if (!res.writableEnded) return true;
   const req = res.req as IncomingMessage | undefined;
   return req !== undefined && !req.complete && req.socket?.destroyed === true;

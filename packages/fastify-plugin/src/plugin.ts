@@ -1,5 +1,5 @@
 import { type RequestContext, runWithContext, tryCurrentContext } from '@ctxkit/core';
-import { clientLeft, compileHttpContext, echoedIds, type HttpContextStarter } from '@ctxkit/core/adapter';
+import { compileHttpContext, echoedIds, type HttpContextStarter } from '@ctxkit/core/adapter';
 import type {
   FastifyInstance,
   FastifyPluginCallback,
@@ -28,15 +28,16 @@ declare module 'fastify' {
   }
 }
 
-const REQUEST = Symbol('ctxkit.fastify.request');
-type Tracked = FastifyReply['raw'] & { [REQUEST]?: FastifyRequest | undefined };
 
 function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions, next: (err?: Error) => void): void {
+  // Fastify's null logger (logger: false) is its own child: then there is nothing to bind ids
+  // to nor to log a 499 with, and the per-request bindings are skipped.
+  const logging = typeof fastify.log.child === 'function' && fastify.log.child({}) !== fastify.log;
   let start: HttpContextStarter<FastifyRequest>;
   try {
     // Ids are echoed through reply.header below: a header set on the raw response would make
     // Fastify's writeHead merge all its headers through setHeader (measured ~0.6 µs a request).
-    start = compileHttpContext<FastifyRequest>({ ...options, echoHeaders: false });
+    start = compileHttpContext<FastifyRequest>({ ...options, echoHeaders: false }, { onClientLeft: logging ? logClientLeft : undefined });
   } catch (error) {
     next(error as Error);
     return;
@@ -44,9 +45,6 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
   const echo = echoedIds(options.echoHeaders);
   const echoTrace = echo.includes('trace-id');
   const echoRequest = echo.includes('request-id');
-  // Fastify's null logger (logger: false) is its own child: then there is nothing to bind ids
-  // to nor to log a 499 with, and the per-request bindings and close listener are skipped.
-  const logging = typeof fastify.log.child === 'function' && fastify.log.child({}) !== fastify.log;
   const serverCap = (fastify.initialConfig as { handlerTimeout?: number }).handlerTimeout ?? 0;
   let routeCaps = serverCap > 0;
   const resolveUserHook =
@@ -69,11 +67,7 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
     request.ctx = ctx;
     if (echoTrace) reply.header('trace-id', ctx.traceId);
     if (echoRequest) reply.header('request-id', ctx.requestId);
-    if (logging) {
-      bindLogIds(request, reply, ctx);
-      (reply.raw as Tracked)[REQUEST] = request;
-      reply.raw.on('close', logDisconnect);
-    }
+    if (logging) bindLogIds(request, reply, ctx);
     if (ctx.deadline !== undefined) {
       const signal = ctx.signal; // first access arms the deadline timer
       if (signal.aborted) {
@@ -106,11 +100,9 @@ function failAtOnce(reply: FastifyReply, reason: unknown, done: HookHandlerDoneF
   done(reason as Error);
 }
 
-/** The response closed before it finished: the client went away. Logged as 499. */
-function logDisconnect(this: Tracked): void {
-  const request = this[REQUEST];
-  this[REQUEST] = undefined;
-  if (request !== undefined && clientLeft(this)) request.log.info({ statusCode: 499 }, 'client disconnected');
+/** The client went away before the reply was complete: logged as 499. */
+function logClientLeft(request: FastifyRequest): void {
+  request.log.info({ statusCode: 499 }, 'client disconnected');
 }
 
 function appendHook(
