@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, request as httpRequest, type Server, type ServerOptions } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import express5 from 'express';
 import express4 from 'express4'; // npm alias of express@4, typed as Express (test/express4.d.ts)
