@@ -76,3 +76,12 @@ export function check(ok: boolean, message: string): asserts ok {
 export function same<T>(actual: T, expected: T, what: string): void {
   if (actual !== expected) throw new Error(`${what}: expected ${String(expected)}, got ${String(actual)}`);
 }
+
+/** `node 24.21.0`, `bun 1.4.4`, `deno 2.9.6`: what is running this. */
+export function runtimeName(): string {
+  const versions = process.versions as Record<string, string | undefined>;
+  const deno = (globalThis as { Deno?: { version: { deno: string } } }).Deno;
+  if (versions.bun !== undefined) return `bun ${versions.bun}`;
+  if (deno !== undefined) return `deno ${deno.version.deno}`;
+  return `node ${versions.node}`;
+}
