@@ -20,7 +20,7 @@ export type { StatusDetails } from './status-error.js';
 export { Status, toHttpStatus } from '@ctxkit/core';
 export type { StatusCode, StatusName } from '@ctxkit/core';
 
-export { serverKeepalive, channelKeepalive } from './keepalive.js';
+export { serverKeepalive, channelKeepalive, aggressiveChannelKeepalive } from './keepalive.js';
 export { setStreamResetLimit, STREAM_RESET_LIMIT } from './stream-reset.js';
 export type { StreamResetLimit } from './stream-reset.js';
 export { ClientPool } from './client-pool.js';
