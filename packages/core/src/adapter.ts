@@ -19,6 +19,8 @@ export { injectContext } from './inject.js';
 // Node HTTP servers (Fastify, Express): extraction, echoed ids, disconnects, release.
 export { compileHttpContext, echoedIds } from './http.js';
 export type { HttpContextHooks, HttpContextOptions, HttpContextStarter } from './http.js';
+export { resolveUser } from './resolve-user.js';
+export type { UserResolver } from './resolve-user.js';
 
 // Outgoing calls (gRPC client, fetch, undici): deadline, fail-fast, cancellation, release.
 export { OutgoingCall, callDeadline, abortStatus } from './outgoing-call.js';
