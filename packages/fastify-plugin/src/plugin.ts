@@ -63,7 +63,10 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
     // gives up on the handler: the smaller budget wins and both answer 504. Reading routeOptions
     // builds an object: only when some route has a handler timeout.
     const cap = routeCaps ? request.routeOptions.handlerTimeout : 0;
-    const ctx = start(request.raw, reply.raw, request.id, cap !== undefined && cap > 0 ? cap : undefined, request);
+    // Not request.id as the chain's request id: Fastify's default is a per-process counter
+    // (req-1, req-2…), the same in every replica, and requestIdHeader takes it from any client.
+    // The chain's id is a trusted proxy's or a random one; request.id stays Fastify's, for its logs.
+    const ctx = start(request.raw, reply.raw, undefined, cap !== undefined && cap > 0 ? cap : undefined, request);
     request.ctx = ctx;
     if (echoTrace) reply.header('trace-id', ctx.traceId);
     if (echoRequest) reply.header('request-id', ctx.requestId);
