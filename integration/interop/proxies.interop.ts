@@ -75,6 +75,8 @@ describe('behind nginx (its defaults)', () => {
     expect(atEdge).toMatchObject({ traceId, requestId: nginxId, userId: 'carol' });
     expect(atEdge!.remainingMs).toBeLessThanOrEqual(1500);
     expect(atLeaf).toMatchObject({ traceId, requestId: nginxId, userId: 'carol' });
+    // …and its x-request-id travels on unchanged, as Istio asks of applications.
+    expect(atLeaf!.metadata.get('x-request-id')).toBe(nginxId);
     expect(atLeaf!.remainingMs).toBeLessThan(atEdge!.remainingMs + 1);
   });
 
