@@ -5,6 +5,7 @@
  * `option abortonclose` (or an HTTP/2 stream reset); at its default an HTTP/1.1 client's
  * hang-up never reaches the edge, whose budget is then the only bound.
  */
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect as connectH2 } from 'node:http2';
 import { CancelledError, DeadlineExceededError } from '@ctxkit/core';
@@ -12,7 +13,7 @@ import type { CtxkitFastifyOptions } from '@ctxkit/fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hex } from './chains.ts';
 import { closeAll, type Edge, type Leaf, startEdge, startLeaf } from './support/chain.ts';
-import { type Proxy, startHaproxy, startNginx } from './support/proxies.ts';
+import { haproxyConfig, nginxSite, type Proxy, startHaproxy, startNginx } from './support/proxies.ts';
 
 let leaf: Leaf | undefined;
 let edge: Edge | undefined;
@@ -62,6 +63,12 @@ function h1HangUp(port: number, budgetMs: number) {
   }, budgetMs);
 }
 
+it('docs/proxies.md ships the configurations these tests run', () => {
+  const doc = readFileSync(new URL('../../docs/proxies.md', import.meta.url), 'utf8');
+  expect(doc).toContain(`\`\`\`nginx\n${nginxSite(80, 3000)}\`\`\``);
+  expect(doc).toContain(`\`\`\`haproxy\n${haproxyConfig(8443, 80, 3000)}\`\`\``);
+});
+
 describe('behind nginx (its defaults)', () => {
   it("carries the ids, the budget and the user, and takes nginx's $request_id as the request id", async () => {
     const [port] = await chain(startNginx);
@@ -86,6 +93,14 @@ describe('behind nginx (its defaults)', () => {
     expect(res.status).toBe(200);
     expect(edge!.views[0]!.requestId).not.toBe(res.headers.get('x-request-id'));
     expect(leaf!.views[0]!.requestId).toBe(edge!.views[0]!.requestId);
+  });
+
+  it('drops header names with underscores', async () => {
+    const [port] = await chain(startNginx);
+    const res = await fetch(`http://127.0.0.1:${port}/headers`, { headers: { tenant_id: 'acme', 'tenant-id': 'acme' } });
+    const seen = (await res.json()) as Record<string, string>;
+    expect(seen['tenant-id']).toBe('acme');
+    expect(seen.tenant_id).toBeUndefined();
   });
 
   it('cancels the chain when the client hangs up', async () => {
@@ -113,6 +128,12 @@ describe('behind HAProxy (option abortonclose)', () => {
     expect(edge!.views[0]).toMatchObject({ traceId, requestId: 'from-the-proxy-1', userId: 'carol' });
     expect(leaf!.views[0]).toMatchObject({ traceId, requestId: 'from-the-proxy-1', userId: 'carol' });
     expect(leaf!.views[0]!.remainingMs).toBeLessThanOrEqual(1500);
+  });
+
+  it('forwards header names with underscores', async () => {
+    const [, h1] = await chain(startHaproxy);
+    const res = await fetch(`http://127.0.0.1:${h1}/headers`, { headers: { tenant_id: 'acme' } });
+    expect(((await res.json()) as Record<string, string>).tenant_id).toBe('acme');
   });
 
   it('cancels the chain when an HTTP/2 client resets its stream', async () => {

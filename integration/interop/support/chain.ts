@@ -110,7 +110,7 @@ export async function startLeaf(): Promise<Leaf> {
   };
 }
 
-/** A ctxkit Fastify edge whose `GET /hop?action=` calls `Hop` on `next`. */
+/** A ctxkit Fastify edge whose `GET /hop?action=` calls `Hop` on `next`; `GET /headers` echoes what arrived. */
 export interface Edge {
   readonly app: FastifyInstance;
   readonly port: number;
@@ -146,6 +146,7 @@ export async function startEdge(next: string, options: CtxkitFastifyOptions = {}
     const reply = await hop(client, request.query.action ?? 'ok');
     return { servedBy: `${reply.servedBy},edge`, requestId: ctx.requestId, traceId: ctx.traceId };
   });
+  app.get('/headers', async (request) => request.headers);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const port = (app.server.address() as AddressInfo).port;
   return {

@@ -28,8 +28,30 @@ async function accepting(port: number, peer: Peer, timeoutMs = 15_000): Promise<
   }
 }
 
-/** The nginx configuration of docs/proxies.md, for a test. */
-export function nginxConfig(dir: string, listen: number, edgePort: number): string {
+/** The nginx `http {}` content shipped in docs/proxies.md: an upstream and a server. */
+export function nginxSite(listen: number, edgePort: number): string {
+  return `upstream edge {
+  server 127.0.0.1:${edgePort};
+  keepalive 16;
+}
+server {
+  listen 127.0.0.1:${listen};
+  location / {
+    proxy_pass http://edge;
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    # nginx's own id for the request (32 hex digits): the request id ctxkit takes from a
+    # trusted proxy and forwards unchanged; also returned to the client.
+    proxy_set_header X-Request-Id $request_id;
+    add_header X-Request-Id $request_id always;
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+  }
+}
+`;
+}
+
+/** A whole nginx configuration around {@link nginxSite}, run from a temp dir by a test. */
+function nginxConfig(dir: string, listen: number, edgePort: number): string {
   return `worker_processes 1;
 daemon off;
 pid ${dir}/nginx.pid;
@@ -42,25 +64,7 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-
-  upstream edge {
-    server 127.0.0.1:${edgePort};
-    keepalive 16;
-  }
-  server {
-    listen 127.0.0.1:${listen};
-    location / {
-      proxy_pass http://edge;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      # nginx's own id for the request (32 hex digits), which ctxkit takes as the request id
-      # from a trusted proxy; also returned to the client.
-      proxy_set_header X-Request-Id $request_id;
-      add_header X-Request-Id $request_id always;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    }
-  }
-}
+${nginxSite(listen, edgePort)}}
 `;
 }
 
