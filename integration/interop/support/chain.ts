@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { currentContext, type RequestContext } from '@ctxkit/core';
-import { ctxkit, type CtxkitFastifyOptions } from '@ctxkit/fastify';
+import { ctxkit, ctxkitErrorHandler, type CtxkitFastifyOptions } from '@ctxkit/fastify';
 import { ClientPool, Status, statusError, wrapService } from '@ctxkit/grpc';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { PROTO } from './peers.ts';
@@ -136,6 +136,7 @@ export async function startEdge(next: string, options: CtxkitFastifyOptions = {}
     resolveUser: (request) => request.headers.authorization?.replace(/^Bearer /, ''),
     ...options,
   });
+  app.setErrorHandler(ctxkitErrorHandler); // gRPC status errors answered with their HTTP status
   app.get<{ Querystring: { action?: string } }>('/hop', async (request) => {
     const ctx = currentContext();
     views.push(view(ctx));
