@@ -13,11 +13,11 @@ import type { CtxkitFastifyOptions } from '@ctxkit/fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hex } from './chains.ts';
 import { closeAll, type Edge, type Leaf, startEdge, startLeaf } from './support/chain.ts';
-import { haproxyConfig, nginxSite, type Proxy, startHaproxy, startNginx } from './support/proxies.ts';
+import { haproxyConfig, nginxSite, type ProxyPeer, startHaproxy, startNginx } from './support/proxies.ts';
 
 let leaf: Leaf | undefined;
 let edge: Edge | undefined;
-let proxy: Proxy | undefined;
+let proxy: ProxyPeer | undefined;
 
 afterEach(async () => {
   await closeAll(proxy, edge, leaf);
@@ -27,7 +27,7 @@ afterEach(async () => {
 /** The proxy on 127.0.0.1 is the edge's trusted peer: its request id is honoured. */
 const BEHIND_PROXY: CtxkitFastifyOptions = { trust: { keys: ['request-id'], from: ['127.0.0.1'] } };
 
-async function chain(start: (edgePort: number) => Promise<Proxy>, options: CtxkitFastifyOptions = BEHIND_PROXY) {
+async function chain(start: (edgePort: number) => Promise<ProxyPeer>, options: CtxkitFastifyOptions = BEHIND_PROXY) {
   leaf = await startLeaf();
   edge = await startEdge(leaf.target, options);
   proxy = await start(edge.port);

@@ -2,7 +2,7 @@
  * nginx and HAProxy in front of a ctxkit edge, started from the configurations shipped in
  * docs/proxies.md (the test fills in the ports and the temp paths).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,14 +98,14 @@ backend edge
 `;
 }
 
-export interface Proxy {
+export interface ProxyPeer {
   readonly peer: Peer;
   readonly ports: readonly number[];
   stop(): Promise<void>;
 }
 
 /** Starts `make(ports)` as a proxy listening on `count` free ports; retries if a port was taken. */
-async function startProxy(name: string, count: number, start: (ports: number[]) => Peer): Promise<Proxy> {
+async function startProxy(name: string, count: number, start: (ports: number[]) => Peer): Promise<ProxyPeer> {
   for (let attempt = 1; ; attempt++) {
     const ports: number[] = [];
     for (let i = 0; i < count; i++) ports.push(await freePort());
@@ -120,16 +120,17 @@ async function startProxy(name: string, count: number, start: (ports: number[]) 
   }
 }
 
-export function startNginx(edgePort: number): Promise<Proxy> {
+export function startNginx(edgePort: number): Promise<ProxyPeer> {
   const nginx = systemBinary('nginx', 'nginx');
   return startProxy('nginx', 1, ([port]) => {
     const dir = mkdtempSync(join(tmpdir(), 'ctxkit-nginx-'));
+    chmodSync(dir, 0o755); // run as root (CI), nginx's workers are `nobody` and use its temp dirs
     writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, port!, edgePort));
     return new Peer('nginx', nginx, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', 'stderr'], 'SIGTERM');
   });
 }
 
-export function startHaproxy(edgePort: number, abortOnClose = true): Promise<Proxy> {
+export function startHaproxy(edgePort: number, abortOnClose = true): Promise<ProxyPeer> {
   const haproxy = systemBinary('haproxy', 'haproxy');
   return startProxy('haproxy', 2, ([h2, h1]) => {
     const dir = mkdtempSync(join(tmpdir(), 'ctxkit-haproxy-'));
