@@ -45,7 +45,7 @@ export interface ClientInterceptorOptions {
  * deadline aborted it). A context with no time left fails the call at once with
  * DEADLINE_EXCEEDED (CANCELLED when cancelled) and sends nothing. Works for all four call kinds.
  *
- * @throws {@link NoContextError} from the call site, for a call outside any context, when
+ * @throws `NoContextError` (from `@ctxkit/core`) from the call site, for a call outside any context, when
  *   `missingContext` is `'throw'`.
  * @example
  * const client = new pkg.Orders(target, credentials.createInsecure(), {
