@@ -15,6 +15,7 @@ export interface Run {
 
 const CASES: readonly [string, string][] = [
   ['isolation', 'isolation of 40 interleaved contexts (timers, immediates, microtasks, nextTick)'],
+  ['one-storage', 'one storage when the ESM and CommonJS builds are both loaded'],
   ['children-cancellation', 'children: deadline never later than the parent, cancel flows down only'],
   ['deadlines', 'deadlines: the signal aborts with `DeadlineExceededError`, `remainingMs()`'],
   ['abort-listener-context', 'abort listeners run in the aborted context, wherever they were added'],

@@ -1,10 +1,12 @@
 /** The context model: isolation, children and cancellation, deadlines, abort listeners. */
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import {
   CancelledError,
   createContext,
   currentContext,
   DeadlineExceededError,
+  NoContextError,
   type RequestContext,
   runWithContext,
   tryCurrentContext,
@@ -110,8 +112,29 @@ async function abortListenersInContext(): Promise<void> {
   for (const ctx of [other, timed, cancelled]) ctx.end();
 }
 
+async function oneStorage(): Promise<void> {
+  // The CommonJS build loaded beside the ESM one: one storage, one error class, one warning.
+  const cjs = createRequire(import.meta.url)('@ctxkit/core') as typeof import('@ctxkit/core');
+  check(cjs.createContext !== createContext, 'the CommonJS build is a second copy');
+  const ctx = createContext();
+  same(runWithContext(ctx, () => cjs.currentContext()), ctx, 'set through import, read through require');
+  const back = cjs.createContext();
+  same(cjs.runWithContext(back, () => tryCurrentContext()), back, 'set through require, read through import');
+  const error = (() => {
+    try {
+      cjs.currentContext();
+    } catch (e) {
+      return e;
+    }
+  })();
+  check(error instanceof NoContextError, "the CommonJS copy's NoContextError is an instance of the ESM class");
+  ctx.end();
+  back.end();
+}
+
 export const coreCases: readonly Case[] = [
   { id: 'isolation', run: isolation },
+  { id: 'one-storage', run: oneStorage },
   { id: 'children-cancellation', run: childrenAndCancellation },
   { id: 'deadlines', run: deadlines },
   { id: 'abort-listener-context', run: abortListenersInContext },
