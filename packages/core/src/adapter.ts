@@ -29,6 +29,7 @@ export { statusName } from './status.js';
 export { countDrop } from './drops.js';
 export type { Drop, DropHandler } from './drops.js';
 export { reportMissingContext } from './lost-context.js';
+export { detachedContext } from './detach.js';
 export { LIMITS, keyDefinition, valueProblem } from './schema.js';
 export { printable } from './errors.js';
 export { compileHttpContext, echoedIds } from './http.js';

@@ -16,6 +16,7 @@ export {
   withCancel,
   bindContext,
 } from './context.js';
+export { detach } from './detach.js';
 export type { RequestContext, OwnedContext, ContextInit, ContextValues } from './context.js';
 
 export { defineKey, normalizeKey, traceIdKey, requestIdKey, userIdKey } from './schema.js';
