@@ -1,8 +1,8 @@
 import type { JsMsg, Msg, MsgHdrs, NatsConnection, Subscription, SubscriptionOptions } from 'nats';
-import { type DropHandler, type OwnedContext, runWithContext, type TrustOption } from '@ctxkit/core';
+import { CancelledError, DeadlineExceededError, type DropHandler, type OwnedContext, runWithContext, type TrustOption } from '@ctxkit/core';
 import { compileExtractor, countDrop, printable, TIMEOUT_HEADER } from '@ctxkit/core/adapter';
 import { headersOf, withReading } from './headers.js';
-import { CANCEL_HEADER } from './publish.js';
+import { CANCEL_HEADER, DEADLINE } from './publish.js';
 
 /** How a consumer builds each message's context; resolved once per subscription or consumer. */
 export interface ConsumerOptions<M = Msg> {
@@ -135,5 +135,8 @@ function listenForCancel(nc: NatsConnection, headers: MsgHdrs, msg: Msg, ctx: Ow
     onDrop({ key: CANCEL_HEADER, reason, value: printable(subject, 32), traceId: ctx.traceId, requestId: ctx.requestId }, msg);
     return undefined;
   }
-  return nc.subscribe(subject, { max: 1, callback: () => ctx.cancel() });
+  return nc.subscribe(subject, {
+    max: 1,
+    callback: (_error, notice) => ctx.cancel(notice?.string() === DEADLINE ? new DeadlineExceededError() : new CancelledError()),
+  });
 }

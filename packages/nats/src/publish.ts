@@ -59,6 +59,8 @@ export function contextHeaders(given?: MsgHdrs, options: Omit<PublishOptions, 'h
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
+/** The payload of a cancel notice sent because the caller's deadline passed. @internal */
+export const DEADLINE = 'deadline';
 
 /**
  * Sends a request and waits for its reply, carrying the current context: its ids and keys, its
@@ -92,7 +94,9 @@ export async function request(nc: NatsConnection, subject: string, payload?: Pay
   return new Promise<Msg>((resolve, reject) => {
     const onAbort = () => {
       // The responder listens on this subject while it works; a closed connection has no one to tell.
-      if (!nc.isClosed()) nc.publish(cancelSubject);
+      // Its payload says why: the caller's deadline fires a little before the responder's (the
+      // budget is counted from arrival), and the responder must end with the caller's reason.
+      if (!nc.isClosed()) nc.publish(cancelSubject, signal.reason instanceof DeadlineExceededError ? DEADLINE : '');
       reject(signal.reason);
     };
     signal.addEventListener('abort', onAbort, { once: true });
