@@ -1,6 +1,6 @@
 import { connect as tcpConnect } from 'node:net';
 import { once } from 'node:events';
-import { connect, type Msg, type NatsConnection } from 'nats';
+import { AckPolicy, connect, type Msg, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CancelledError,
@@ -13,7 +13,7 @@ import {
   withCancel,
   withTimeout,
 } from '@ctxkit/core';
-import { publish, request, subscribe } from '@ctxkit/nats';
+import { contextHeaders, jetstreamHandler, publish, request, subscribe } from '@ctxkit/nats';
 import { type NatsVarz, startNats, type TestServer } from '../../../test-support/servers.ts';
 
 const tenantId = defineKey('tenant-id');
@@ -363,5 +363,43 @@ describe('10,000 messages', () => {
     expect((await server.varz()).subscriptions).toBe(subsBefore);
     expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBeLessThanOrEqual(timersBefore);
     sub.unsubscribe();
+  });
+});
+
+describe('JetStream', () => {
+  it('a consumer runs each message in its producer\'s context, and a redelivery in the same one', async () => {
+    const js = await startNats({ jetstream: true });
+    const conn = await connect({ servers: js.address });
+    try {
+      const jsm = await conn.jetstreamManager();
+      await jsm.streams.add({ name: 'ORDERS', subjects: ['orders.>'] });
+      await jsm.consumers.add('ORDERS', { durable_name: 'ship', ack_policy: AckPolicy.Explicit });
+      const producer = inbound(1000);
+      await runWithContext(producer, () => conn.jetstream().publish('orders.placed', '{}', { headers: contextHeaders() }));
+      const deliveries: (Seen & { redelivered: boolean })[] = [];
+      const handle = jetstreamHandler(
+        (m) => {
+          deliveries.push({ ...seen(), redelivered: m.redelivered });
+          if (m.redelivered) m.ack();
+          else m.nak(); // fails once: JetStream delivers it again
+        },
+        { trust: 'internal' },
+      );
+      const messages = await (await conn.jetstream().consumers.get('ORDERS', 'ship')).consume();
+      for await (const m of messages) {
+        await handle(m);
+        if (deliveries.length === 2) break;
+      }
+      messages.stop(); // breaking out of the loop ended the iteration; this releases the pull
+      expect(deliveries.map((d) => d.redelivered)).toEqual([false, true]);
+      for (const d of deliveries) {
+        expect(d).toMatchObject({ traceId: TRACE, requestId: producer.requestId, userId: 'alice', tenant: 'acme' });
+        expect(d.deadline).toBeUndefined();
+      }
+      producer.end();
+    } finally {
+      await conn.close();
+      await js.stop();
+    }
   });
 });

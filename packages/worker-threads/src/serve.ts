@@ -68,13 +68,19 @@ export function serveTasks(handler: (task: any) => unknown, options: ServeOption
     const kind = (message as Record<string, unknown>)[TASK_MARK];
     if (kind === undefined) return; // someone else's message
     const id = (message as { id?: unknown }).id;
-    if (typeof id !== 'number' || !Number.isSafeInteger(id)) return malformed('task id is not an integer', message);
+    if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
+      malformed('task id is not an integer', message);
+      return;
+    }
     if (kind === 'cancel') {
       const deadline = (message as { deadline?: unknown }).deadline === true;
       running.get(id)?.cancel(deadline ? new DeadlineExceededError() : new CancelledError());
       return;
     }
-    if (kind !== 'run') return malformed('unknown task message kind', message);
+    if (kind !== 'run') {
+      malformed('unknown task message kind', message);
+      return;
+    }
     const carrier = (message as { carrier?: unknown }).carrier;
     if (carrier !== undefined && (carrier === null || typeof carrier !== 'object' || Array.isArray(carrier))) {
       malformed('task context not an object', message);
