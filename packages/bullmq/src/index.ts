@@ -12,4 +12,4 @@ export { CARRIER_FIELD } from './job-carrier.js';
 export type { JobCarrier } from './job-carrier.js';
 
 // For adapter authors.
-export { jobCarrierAccessor } from './job-carrier.js';
+export { jobCarrierGetter } from './job-carrier.js';

@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { type DropHandler, runWithContext, type TrustOption } from '@ctxkit/core';
 import { compileExtractor, countDrop } from '@ctxkit/core/adapter';
-import { CARRIER_FIELD, carrierIn, withReading } from './job-carrier.js';
+import { CARRIER_FIELD, carrierIn, jobCarrierGetter } from './job-carrier.js';
 
 /** How a worker builds each job's context; resolved once per worker. */
 export interface ProcessorOptions {
@@ -33,7 +33,7 @@ export function contextProcessor<T, R>(processor: JobProcessor<T, R>, options: P
   return async function processInContext(job, token, signal) {
     const found = carrierIn(job.data);
     const carrier = found !== undefined && 'malformed' in found ? undefined : (found as Readonly<Record<string, unknown>> | undefined);
-    const ctx = withReading(carrier, (get) => extract(get, { origin: job as Job }));
+    const ctx = extract(jobCarrierGetter, carrier, { origin: job as Job });
     if (carrier !== found) {
       const reason = `job context ${(found as { malformed: string }).malformed}`;
       onDrop({ key: CARRIER_FIELD, reason, value: undefined, traceId: ctx.traceId, requestId: ctx.requestId }, job as Job);

@@ -8,7 +8,7 @@ import { als } from './storage.js';
  */
 export function detachedContext(ctx: RequestContext): RequestContext {
   // A copy: the owner of `ctx` may still assign values to it in place.
-  return new Context(ctx.traceId, ctx.requestId, ctx.userId, new Map(ctx.metadata), undefined, false, undefined);
+  return new Context(ctx.traceId, ctx.requestId, new Map(ctx.metadata), undefined, false, undefined);
 }
 
 /**

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileExtractor, injectContext } from './adapter.js';
+import { compileExtractor, injectContext, recordGetter, recordSetter } from './adapter.js';
 import { parseTracestate } from './tracestate.js';
 
 describe('tracestate', () => {
@@ -65,12 +65,7 @@ describe('trace context forwarding (no tracer)', () => {
   const extract = compileExtractor({ trust: 'edge', onDrop: () => {} });
   const out = (h: Record<string, string | string[]>) => {
     const wire: Record<string, string> = {};
-    injectContext(
-      extract((k) => h[k]),
-      (k, v) => {
-        wire[k] = v;
-      },
-    );
+    injectContext(extract(recordGetter, h), recordSetter, wire);
     return wire;
   };
 

@@ -1,7 +1,7 @@
 import type { JsMsg, Msg, MsgHdrs, NatsConnection, Subscription, SubscriptionOptions } from 'nats';
 import { CancelledError, DeadlineExceededError, type DropHandler, type OwnedContext, runWithContext, type TrustOption } from '@ctxkit/core';
 import { compileExtractor, countDrop, printable, TIMEOUT_HEADER } from '@ctxkit/core/adapter';
-import { headersOf, withReading } from './headers.js';
+import { headersOf, natsHeadersGetter } from './headers.js';
 import { CANCEL_HEADER, DEADLINE } from './publish.js';
 
 /** How a consumer builds each message's context; resolved once per subscription or consumer. */
@@ -53,7 +53,7 @@ export function messageHandler<R>(handler: (msg: Msg) => R, options: ConsumerOpt
     const isRequest = typeof msg.reply === 'string' && msg.reply !== '';
     const headers = headersOf(msg);
     const readable = headers === undefined || 'malformed' in headers ? undefined : headers;
-    const ctx = withReading(readable, (get) => (isRequest ? call : event)(get, { origin: msg }));
+    const ctx = (isRequest ? call : event)(natsHeadersGetter, readable, { origin: msg });
     if (readable !== headers) dropBlock(headers as { malformed: string }, ctx, msg, onDrop);
     const cancel = isRequest && nc !== undefined && readable !== undefined ? listenForCancel(nc, readable, msg, ctx, onDrop) : undefined;
     // Reading the signal arms the deadline timer (created lazily).
@@ -81,7 +81,7 @@ export function jetstreamHandler<R>(handler: (msg: JsMsg) => R, options: Consume
   return async function runJetStreamMessage(msg: JsMsg): Promise<Awaited<R>> {
     const headers = headersOf(msg);
     const readable = headers === undefined || 'malformed' in headers ? undefined : headers;
-    const ctx = withReading(readable, (get) => extract(get, { origin: msg }));
+    const ctx = extract(natsHeadersGetter, readable, { origin: msg });
     if (readable !== headers) dropBlock(headers as { malformed: string }, ctx, msg, onDrop);
     try {
       return (await runWithContext(ctx, handler, msg)) as Awaited<R>;

@@ -1,23 +1,26 @@
 import { headers as natsHeaders, Match, type MsgHdrs } from 'nats';
 import type { RequestContext } from '@ctxkit/core';
-import { type CarrierGetter, injectContext } from '@ctxkit/core/adapter';
+import { type CarrierGetter, type CarrierSetter, injectContext } from '@ctxkit/core/adapter';
 
 /**
- * Reads and writes context keys in NATS message headers: one static object, the headers passed
- * to each call. Keys are read case-insensitively (a Go producer may write `Trace-Id`); a key sent
- * more than once, in any case, comes back as several values and is dropped by the extractor.
+ * Reads context keys from NATS message headers: one static object, the headers passed to each
+ * call. Keys are read case-insensitively (a Go producer may write `Trace-Id`); a key sent more
+ * than once, in any case, comes back as several values and is dropped by the extractor.
  */
-export const natsHeaderAccessor = {
-  get(carrier: MsgHdrs | undefined, key: string): string | readonly string[] | undefined {
+export const natsHeadersGetter: CarrierGetter<MsgHdrs | undefined> = {
+  get(carrier, key) {
     if (carrier === undefined) return undefined;
     const values = carrier.values(key, Match.IgnoreCase);
     return values.length === 0 ? undefined : values.length === 1 ? values[0] : values;
   },
-  set(carrier: MsgHdrs, key: string, value: string): void {
-    // What the caller set on this message wins over the context's value.
+};
+
+/** Writes context keys into outgoing NATS headers; what the caller set on the message wins. */
+export const natsHeadersSetter: CarrierSetter<MsgHdrs> = {
+  set(carrier, key, value) {
     if (!carrier.has(key, Match.IgnoreCase)) carrier.set(key, value);
   },
-} as const;
+};
 
 /**
  * A message's headers, or why they cannot be read. nats.js decodes them on first access and
@@ -32,37 +35,12 @@ export function headersOf(msg: { readonly headers?: MsgHdrs | undefined }): MsgH
   }
 }
 
-// The extractor and injectContext run synchronously: module-level functions reading the headers
-// of the message being handled spare a closure per message, and are never re-entered.
-let reading: MsgHdrs | undefined;
-let writing: MsgHdrs | undefined;
-/** @internal */
-export const readHeader: CarrierGetter = (key) => natsHeaderAccessor.get(reading, key);
-function writeHeader(key: string, value: string): void {
-  natsHeaderAccessor.set(writing!, key, value);
-}
-
-/** Runs `read` with the getter reading `carrier`. @internal */
-export function withReading<R>(carrier: MsgHdrs | undefined, read: (get: CarrierGetter) => R): R {
-  reading = carrier;
-  try {
-    return read(readHeader);
-  } finally {
-    reading = undefined;
-  }
-}
-
 /**
  * Headers for an outgoing message: the caller's own (`given`) or new ones, with every propagated
  * key of `ctx` the caller did not set. @internal
  */
 export function outgoingHeaders(ctx: RequestContext, given: MsgHdrs | undefined, allow: ((key: string) => boolean) | undefined): MsgHdrs {
   const out = given ?? natsHeaders();
-  writing = out;
-  try {
-    injectContext(ctx, writeHeader, allow);
-  } finally {
-    writing = undefined;
-  }
+  injectContext(ctx, natsHeadersSetter, out, allow);
   return out;
 }

@@ -11,4 +11,4 @@ export { subscribe, messageHandler, jetstreamHandler } from './consume.js';
 export type { ConsumerOptions, SubscribeOptions, MessageRunner } from './consume.js';
 
 // For adapter authors.
-export { natsHeaderAccessor } from './headers.js';
+export { natsHeadersGetter, natsHeadersSetter } from './headers.js';

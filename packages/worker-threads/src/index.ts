@@ -10,4 +10,4 @@ export { serveTasks } from './serve.js';
 export type { ServeOptions, StopServing } from './serve.js';
 
 // For adapter authors.
-export { taskCarrierAccessor, TASK_MARK } from './protocol.js';
+export { taskCarrierGetter, TASK_MARK } from './protocol.js';

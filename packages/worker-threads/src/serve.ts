@@ -1,7 +1,7 @@
 import { type MessagePort, parentPort } from 'node:worker_threads';
 import { CancelledError, DeadlineExceededError, type DropHandler, type OwnedContext, runWithContext, type TrustOption } from '@ctxkit/core';
 import { compileExtractor, countDrop } from '@ctxkit/core/adapter';
-import { type ResultMessage, TASK_MARK, type TaskMessage, withReading } from './protocol.js';
+import { type ResultMessage, TASK_MARK, type TaskMessage, taskCarrierGetter } from './protocol.js';
 
 /** Options of {@link serveTasks}. */
 export interface ServeOptions {
@@ -49,7 +49,7 @@ export function serveTasks(handler: (task: any) => unknown, options: ServeOption
   }
 
   async function run(message: TaskMessage, carrier: Readonly<Record<string, unknown>> | undefined): Promise<void> {
-    const ctx = withReading(carrier, (get) => extract(get, { origin: message }));
+    const ctx = extract(taskCarrierGetter, carrier, { origin: message });
     if (ctx.deadline !== undefined) void ctx.signal; // arms the deadline timer
     running.set(message.id, ctx);
     try {

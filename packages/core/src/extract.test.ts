@@ -1,18 +1,22 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileExtractor, injectContext } from './adapter.js';
+import { type CarrierGetter, compileExtractor, type ExtractSource, injectContext, recordGetter, recordSetter } from './adapter.js';
 import type { Drop } from './index.js';
-import { createContext, defineKey } from './index.js';
+import { createContext, defineKey, type OwnedContext } from './index.js';
 
 const tenant = defineKey('tenant-id');
 
-function headers(h: Record<string, string | string[]>) {
-  return (key: string) => h[key];
+type Headers = Record<string, string | string[]>;
+
+function headers(h: Headers): Headers {
+  return h;
 }
 
+/** An extractor reading plain records (core's `recordGetter`), collecting its drops. */
 function extractor(opts: Parameters<typeof compileExtractor>[0] = {}) {
   const drops: Drop[] = [];
-  const extract = compileExtractor({ ...opts, onDrop: (d) => drops.push(d) });
+  const compiled = compileExtractor({ ...opts, onDrop: (d) => drops.push(d) });
+  const extract = (h: Headers, source?: ExtractSource) => compiled(recordGetter, h, source);
   return { extract, drops };
 }
 
@@ -42,22 +46,43 @@ describe('trace id precedence', () => {
     const seen: [Drop, unknown][] = [];
     const extract = compileExtractor({ trust: 'edge', onDrop: (d, origin) => seen.push([d, origin]) });
     const origin = { request: 1 };
-    const ctx = extract(headers({ traceparent: 'bad', 'x-request-id': 'r\u00e9q', 'request-timeout-ms': 'soon' }), { origin });
+    const ctx = extract(recordGetter, headers({ traceparent: 'bad', 'x-request-id': 'r\u00e9q', 'request-timeout-ms': 'soon' }), { origin });
     expect(seen.map(([d, o]) => [d.key, d.traceId, d.requestId, o])).toEqual([
       ['traceparent', ctx.traceId, ctx.requestId, origin],
       ['x-request-id', ctx.traceId, ctx.requestId, origin],
       ['request-timeout-ms', ctx.traceId, ctx.requestId, origin],
     ]);
     // A getter that throws mid-way leaves its drops behind; the next request does not get them.
-    const throwing = (key: string) => {
-      if (key === 'traceparent') return 'bad';
-      throw new Error('carrier broke');
+    const throwing: CarrierGetter<object> = {
+      get: (_carrier, key) => {
+        if (key === 'traceparent') return 'bad';
+        throw new Error('carrier broke');
+      },
     };
-    expect(() => extract(throwing)).toThrow('carrier broke');
+    expect(() => extract(throwing, {})).toThrow('carrier broke');
     seen.length = 0;
-    const next = extract(headers({ 'trace-id': 'ok-1' }));
+    const next = extract(recordGetter, headers({ 'trace-id': 'ok-1' }));
     expect(next.traceId).toBe('ok-1');
     expect(seen).toEqual([]);
+  });
+
+  it('is re-entrant: a getter that extracts again keeps each request its own carrier and drops', () => {
+    const seen: [string, string | undefined, string][] = [];
+    const extract = compileExtractor({ trust: 'internal', onDrop: (d) => seen.push([d.key, d.traceId, d.value ?? '']) });
+    let inner: OwnedContext | undefined;
+    // A lazy carrier that, when asked for the user, serves another request first.
+    const nesting: CarrierGetter<Headers> = {
+      get: (h, key) => {
+        if (key === 'user-id') inner ??= extract(recordGetter, { 'trace-id': 'inner-1', 'user-id': 'u-in', traceparent: 'bad-in' });
+        return h[key];
+      },
+    };
+    const outer = extract(nesting, { traceparent: 'bad-out', 'trace-id': 'outer-1', 'user-id': 'u-out' });
+    expect([outer.traceId, outer.userId, inner?.traceId, inner?.userId]).toEqual(['outer-1', 'u-out', 'inner-1', 'u-in']);
+    expect(seen).toEqual([
+      ['traceparent', 'inner-1', 'bad-in'],
+      ['traceparent', 'outer-1', 'bad-out'],
+    ]);
   });
 
   it('duplicate values are ambiguous and dropped', () => {
@@ -167,7 +192,7 @@ describe('injection', () => {
   it('writes every propagated key in wire form, filtered when asked', () => {
     const ctx = createContext({ traceId: 't', requestId: 'r', userId: 'u', values: { tenantId: 'acme' } });
     const out: [string, string][] = [];
-    injectContext(ctx, (k, v) => out.push([k, v]));
+    injectContext(ctx, { set: (list: [string, string][], k, v) => list.push([k, v]) }, out);
     expect(out).toEqual([
       ['trace-id', 't'],
       ['request-id', 'r'],
@@ -175,16 +200,14 @@ describe('injection', () => {
       ['tenant-id', 'acme'],
     ]);
     const external: string[] = [];
-    injectContext(ctx, (k) => external.push(k), (k) => k === 'trace-id');
+    injectContext(ctx, { set: (list: string[], k) => list.push(k) }, external, (k) => k === 'trace-id');
     expect(external).toEqual(['trace-id']);
   });
 
   it('extract ∘ inject round-trips between internal hops', () => {
     const a = createContext({ userId: 'u-1', values: { tenantId: 'globex' } });
     const wire: Record<string, string> = {};
-    injectContext(a, (k, v) => {
-      wire[k] = v;
-    });
+    injectContext(a, recordSetter, wire);
     const b = extractor({ trust: 'internal' }).extract(headers(wire));
     expect([...b.metadata]).toEqual([...a.metadata]);
   });
