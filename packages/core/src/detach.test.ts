@@ -70,7 +70,7 @@ describe('detach', () => {
     try {
       const request = createContext({ userId: 'alice', timeoutMs: 5000 });
       const headers = await runWithContext(request, () =>
-        withValues({ tenantId: 'acme' }, () => detach(async () => (await ctxFetch(`http://127.0.0.1:${port}/`)).json())),
+        withValues({ tenantId: 'acme' }, () => detach(async () => (await ctxFetch(`http://127.0.0.1:${port}/`)).json() as Promise<Record<string, string>>)),
       );
       expect(headers).toMatchObject({ 'trace-id': request.traceId, 'user-id': 'alice', 'tenant-id': 'acme' });
       expect(headers['request-timeout-ms']).toBeUndefined();
