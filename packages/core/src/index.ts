@@ -10,6 +10,7 @@ export type { RequestContext, OwnedContext, ContextInit } from './context.js';
 
 // New contexts and children (Go's context.With*).
 export { createContext, withTimeout, withDeadline, withCancel, withValues, withValue } from './derive.js';
+export { detach } from './detach.js';
 
 // Propagated keys.
 export { defineKey } from './schema.js';
