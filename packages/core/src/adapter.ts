@@ -27,7 +27,7 @@ export { parseTraceparent, formatTraceparent, isW3CTraceId } from './traceparent
 export type { TraceParent } from './traceparent.js';
 
 export { newTraceId, newSpanId } from './ids.js';
-export { errorResponse, isStatusError } from './http-errors.js';
+export { errorResponse, followsAbort, isStatusError } from './http-errors.js';
 export type { ErrorBody, ErrorResponse } from './http-errors.js';
 export { statusName } from './status.js';
 export { countDrop } from './drops.js';
@@ -35,5 +35,5 @@ export type { Drop, DropHandler } from './drops.js';
 export { reportMissingContext } from './lost-context.js';
 export { LIMITS, keyDefinition, valueProblem } from './schema.js';
 export { printable } from './errors.js';
-export { compileHttpContext, echoedIds } from './http.js';
+export { compileHttpContext, echoedIds, httpContextOf } from './http.js';
 export type { HttpContextHooks, HttpContextOptions, HttpContextStarter } from './http.js';
