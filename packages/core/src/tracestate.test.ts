@@ -47,8 +47,8 @@ describe('tracestate (level 2)', () => {
   });
 
   it('keeps the first entry of a duplicate key (the most recent) and says why it dropped the other', () => {
-    expect(REASONS('foo=1,foo=2')).toEqual({ out: 'foo=1', reasons: ['duplicate tracestate key foo: later entry dropped'] });
-    expect(REASONS(['foo=1,bar=2', 'foo=1'])).toEqual({ out: 'foo=1,bar=2', reasons: ['duplicate tracestate key foo: later entry dropped'] });
+    expect(REASONS('foo=1,foo=2')).toEqual({ out: 'foo=1', reasons: ['duplicate tracestate key (later entry dropped)'] });
+    expect(REASONS(['foo=1,bar=2', 'foo=1'])).toEqual({ out: 'foo=1,bar=2', reasons: ['duplicate tracestate key (later entry dropped)'] });
   });
 
   it('keeps 32 members across header lines', () => {
@@ -57,18 +57,18 @@ describe('tracestate (level 2)', () => {
   });
 
   it.each([
-    ['FOO=1', 'tracestate member 1 has an invalid key'],
-    ['foo =1', 'tracestate member 1 has an invalid key'],
-    ['foo.bar=1', 'tracestate member 1 has an invalid key'],
-    ['@foo=1,bar=2', 'tracestate member 1 has an invalid key'],
-    ['bar=2,@foo=1', 'tracestate member 2 has an invalid key'],
-    [`foo=1,${'z'.repeat(257)}=1`, 'tracestate member 2 has an invalid key'],
-    ['foo=,bar=3', 'tracestate member 1 has an invalid value'],
-    ['foo=bar=baz', 'tracestate member 1 has an invalid value'],
-    ['a=x,y', 'tracestate member 2 has no "="'],
-    ['a=\u00e9', 'tracestate member 1 has an invalid value'],
-    [`a=${'v'.repeat(257)}`, 'tracestate member 1 has an invalid value'],
-    [Array.from({ length: 33 }, (_, i) => `k${i}=v`).join(','), 'more than 32 tracestate members'],
+    ['FOO=1', 'tracestate member with an invalid key (header dropped)'],
+    ['foo =1', 'tracestate member with an invalid key (header dropped)'],
+    ['foo.bar=1', 'tracestate member with an invalid key (header dropped)'],
+    ['@foo=1,bar=2', 'tracestate member with an invalid key (header dropped)'],
+    ['bar=2,@foo=1', 'tracestate member with an invalid key (header dropped)'],
+    [`foo=1,${'z'.repeat(257)}=1`, 'tracestate member with an invalid key (header dropped)'],
+    ['foo=,bar=3', 'tracestate member with an invalid value (header dropped)'],
+    ['foo=bar=baz', 'tracestate member with an invalid value (header dropped)'],
+    ['a=x,y', 'tracestate member without "=" (header dropped)'],
+    ['a=\u00e9', 'tracestate member with an invalid value (header dropped)'],
+    [`a=${'v'.repeat(257)}`, 'tracestate member with an invalid value (header dropped)'],
+    [Array.from({ length: 33 }, (_, i) => `k${i}=v`).join(','), 'more than 32 tracestate members (header dropped)'],
     ['a=1,'.repeat(3000), 'tracestate too long'],
   ].map(([input, reason]) => [input!.length > 40 ? `${input!.slice(0, 40)}…` : input!, input!, reason!]))('drops %j whole', (_label, input, reason) => {
     expect(REASONS(input)).toEqual({ out: undefined, reasons: [reason] });

@@ -45,26 +45,25 @@ export function parseTracestate(
   }
   const members: string[] = [];
   const keys = new Set<string>();
-  let seen = 0;
   for (const part of raw.split(',')) {
     const member = part.includes(' ') || part.includes('\t') ? part.replace(OWS, '') : part;
     if (member === '') continue;
-    seen++;
     const eq = member.indexOf('=');
     const key = eq < 0 ? member : member.slice(0, eq);
-    const problem = eq < 0 ? 'no "="' : !KEY.test(key) ? 'an invalid key' : !VALUE.test(member.slice(eq + 1)) ? 'an invalid value' : undefined;
+    // Reasons are fixed strings: drops are counted by reason, so none may carry input.
+    const problem = eq < 0 ? 'without "="' : !KEY.test(key) ? 'with an invalid key' : !VALUE.test(member.slice(eq + 1)) ? 'with an invalid value' : undefined;
     if (problem !== undefined) {
-      onReject?.(`tracestate member ${seen} has ${problem}`);
+      onReject?.(`tracestate member ${problem} (header dropped)`);
       return undefined;
     }
     if (keys.has(key)) {
-      onReject?.(`duplicate tracestate key ${key}: later entry dropped`);
+      onReject?.('duplicate tracestate key (later entry dropped)');
       continue;
     }
     keys.add(key);
     members.push(member);
     if (members.length > MAX_MEMBERS) {
-      onReject?.('more than 32 tracestate members');
+      onReject?.('more than 32 tracestate members (header dropped)');
       return undefined;
     }
   }
