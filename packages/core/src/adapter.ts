@@ -5,7 +5,9 @@
  * @packageDocumentation
  */
 
-export { compileExtractor, injectContext, TIMEOUT_HEADER } from './carrier.js';
+export { compileExtractor, injectContext, startedTraceparent, TIMEOUT_HEADER } from './carrier.js';
+export { startCallTrace } from './call-trace.js';
+export type { CallSpan, OutgoingCallInfo, TraceSink } from './call-trace.js';
 export type { CarrierGetter, CarrierSetter, ExtractOptions, ExtractSource, Extractor } from './carrier.js';
 
 export {

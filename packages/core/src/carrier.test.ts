@@ -17,24 +17,46 @@ function extractor(opts: Parameters<typeof compileExtractor>[0] = {}) {
 }
 
 const TP = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+const B = '4bf92f3577b34da6a3ce929d0e0e4736';
+const C = 'a3ce929d0e0e47364bf92f3577b34da6';
 
 describe('trace id precedence', () => {
-  it('traceparent, then trace-id, then x-request-id, else new', () => {
+  it('traceparent, then a 32-hex trace-id, then a 32-hex x-request-id, else new', () => {
     const { extract } = extractor({ trust: 'edge' });
     expect(extract(headers({ traceparent: TP, 'trace-id': 'b', 'x-request-id': 'c' })).traceId).toBe(
       '0af7651916cd43dd8448eb211c80319c',
     );
-    expect(extract(headers({ 'trace-id': 'legacy-b', 'x-request-id': 'c' })).traceId).toBe('legacy-b');
-    expect(extract(headers({ 'x-request-id': 'c-1' })).traceId).toBe('c-1');
+    expect(extract(headers({ 'trace-id': B, 'x-request-id': C })).traceId).toBe(B);
+    expect(extract(headers({ 'x-request-id': C })).traceId).toBe(C);
     expect(extract(headers({})).traceId).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('a legacy id that is not W3C is kept beside a W3C trace id, and forwarded under its own header', () => {
+    const { extract } = extractor({ trust: 'edge' });
+    const uuid = '3f2b8c1e-7d4a-4b6e-9f1a-2c5d8e0b7a91';
+    const envoy = extract(headers({ 'x-request-id': uuid }));
+    expect(envoy.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(envoy.legacyTraceId).toBe(uuid);
+    const old = extract(headers({ 'trace-id': 'legacy-b', 'x-request-id': C }));
+    expect([old.traceId, old.legacyTraceId]).toEqual([C, 'legacy-b']);
+    const wire: Record<string, string> = {};
+    injectContext(old, (k, v) => (wire[k] = v));
+    expect(wire['trace-id']).toBe('legacy-b');
+    expect(wire.traceparent).toMatch(new RegExp(`^00-${C}-[0-9a-f]{16}-00$`));
+    const both: Record<string, string> = {};
+    injectContext(envoy, (k, v) => (both[k] = v));
+    expect([both['trace-id'], both['x-request-id']]).toEqual([envoy.traceId, uuid]);
+    // A W3C id that lost to the traceparent is not forwarded as a second trace.
+    const lost = extract(headers({ traceparent: TP, 'trace-id': B }));
+    expect([lost.traceId, lost.legacyTraceId, lost.metadata.get('trace-id')]).toEqual([lost.traceId, undefined, lost.traceId]);
   });
 
   it('an invalid traceparent is dropped with a reason and the next source wins', () => {
     const { extract, drops } = extractor({ trust: 'edge' });
-    const ctx = extract(headers({ traceparent: '00-zz-bad', 'trace-id': 'next-one' }));
-    expect(ctx.traceId).toBe('next-one');
+    const ctx = extract(headers({ traceparent: '00-zz-bad', 'trace-id': B }));
+    expect(ctx.traceId).toBe(B);
     expect(drops).toEqual([
-      { key: 'traceparent', reason: 'malformed traceparent', value: '00-zz-bad', traceId: 'next-one', requestId: ctx.requestId },
+      { key: 'traceparent', reason: 'malformed traceparent', value: '00-zz-bad', traceId: B, requestId: ctx.requestId },
     ]);
   });
 
@@ -55,8 +77,8 @@ describe('trace id precedence', () => {
     };
     expect(() => extract(throwing)).toThrow('carrier broke');
     seen.length = 0;
-    const next = extract(headers({ 'trace-id': 'ok-1' }));
-    expect(next.traceId).toBe('ok-1');
+    const next = extract(headers({ 'trace-id': B }));
+    expect(next.traceId).toBe(B);
     expect(seen).toEqual([]);
   });
 
@@ -69,11 +91,11 @@ describe('trace id precedence', () => {
 });
 
 describe('trust', () => {
-  const spoof = headers({ 'trace-id': 't-1', 'request-id': 'r-1', 'user-id': 'admin', 'tenant-id': 'acme' });
+  const spoof = headers({ 'trace-id': B, 'request-id': 'r-1', 'user-id': 'admin', 'tenant-id': 'acme' });
 
   it('the edge honours the trace id only', () => {
     const ctx = extractor({ trust: 'edge' }).extract(spoof);
-    expect(ctx.traceId).toBe('t-1');
+    expect(ctx.traceId).toBe(B);
     expect(ctx.requestId).not.toBe('r-1');
     expect(ctx.userId).toBeUndefined();
     expect(ctx.get(tenant)).toBeUndefined();
@@ -82,7 +104,7 @@ describe('trust', () => {
 
   it('internal servers honour every declared key', () => {
     const ctx = extractor({ trust: 'internal' }).extract(spoof);
-    expect([ctx.traceId, ctx.requestId, ctx.userId, ctx.get(tenant)]).toEqual(['t-1', 'r-1', 'admin', 'acme']);
+    expect([ctx.traceId, ctx.requestId, ctx.userId, ctx.get(tenant)]).toEqual([B, 'r-1', 'admin', 'acme']);
   });
 
   it('a rule honours listed keys from listed peers only', () => {
@@ -168,12 +190,15 @@ describe('injection', () => {
     const ctx = createContext({ traceId: 't', requestId: 'r', userId: 'u', values: { tenantId: 'acme' } });
     const out: [string, string][] = [];
     injectContext(ctx, (k, v) => out.push([k, v]));
-    expect(out).toEqual([
+    expect(out.slice(0, 4)).toEqual([
       ['trace-id', 't'],
       ['request-id', 'r'],
       ['user-id', 'u'],
       ['tenant-id', 'acme'],
     ]);
+    // The legacy id 't' travels as it came; the W3C id ctxkit chose at random in a traceparent.
+    expect(out[4]).toEqual(['traceparent', expect.stringMatching(new RegExp(`^00-${ctx.traceId}-[0-9a-f]{16}-02$`))]);
+    expect(out).toHaveLength(5);
     const external: string[] = [];
     injectContext(ctx, (k) => external.push(k), (k) => k === 'trace-id');
     expect(external).toEqual(['trace-id']);
@@ -186,7 +211,9 @@ describe('injection', () => {
       wire[k] = v;
     });
     const b = extractor({ trust: 'internal' }).extract(headers(wire));
-    expect([...b.metadata]).toEqual([...a.metadata]);
+    // The traceparent a started is what b forwards: same trace, pass-through.
+    expect(new Map(b.metadata)).toEqual(new Map([...a.metadata, ['traceparent', wire.traceparent!]]));
+    expect(b.traceId).toBe(a.traceId);
   });
 });
 

@@ -1,11 +1,11 @@
-import { Context, type OwnedContext, type RequestContext } from './context.js';
+import { Context, LEGACY_REQUEST_ID, type OwnedContext, type RequestContext } from './context.js';
 import { checkTimeout, parseHttpTimeout, resolveBudget, type BudgetOptions } from './deadline.js';
 import { parseBaggage } from './baggage.js';
 import { countDrop, dropOf, type DropHandler, type PendingDrop } from './drops.js';
-import { newRequestId, newTraceId } from './ids.js';
+import { newRequestId, newSpanId, newTraceId } from './ids.js';
 import { keyDefinition, LIMITS, valueProblem, type KeyDefinition } from './schema.js';
 import { slot } from './storage.js';
-import { formatTraceparent, parseTraceparent, type TraceParent } from './traceparent.js';
+import { formatTraceparent, isW3CTraceId, parseTraceparent, type TraceParent } from './traceparent.js';
 import { parseTracestate } from './tracestate.js';
 import { compileTrust, type TrustOption } from './trust.js';
 
@@ -69,9 +69,11 @@ const BAGGAGE = 'baggage';
 /**
  * Compiles, once, the function every adapter uses to build a request's context from incoming
  * headers or metadata (options are checked here: a negative or non-finite timeout is a
- * `RangeError`): trace id by precedence `traceparent` → `trace-id` → `x-request-id` → new
- * (from trusted peers `trace-id` first); declared keys as the trust policy allows; the deadline from the transport or the timeout
- * header, defaulted and clamped. Invalid values are dropped and reported, never thrown.
+ * `RangeError`): the W3C trace id by precedence `traceparent` → a 32-hex `trace-id` →
+ * a 32-hex `x-request-id` → new (from trusted peers `trace-id` first), with a legacy id that is
+ * not W3C kept beside it; declared keys as the trust policy allows; the deadline from the
+ * transport or the timeout header, defaulted and clamped. Invalid values are dropped and
+ * reported, never thrown.
  */
 export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): Extractor<O> {
   const decide = compileTrust(options.trust ?? 'internal');
@@ -92,14 +94,19 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
     const bridge = slot.bridge;
     const trusted = decide(source?.remoteAddress);
     const tp = readTraceparent(get);
-    // An incoming id keeps the chain's identity; a fresh chain shares the active span's trace id.
-    // From a trusted peer ctxkit's own `trace-id` comes first: a tracer without the bridge may
-    // have written a `traceparent` of another trace beside it.
-    const traceId =
-      (trusted === 'none' ? (tp?.traceId ?? readTraceId(get, traceDef)) : readTraceId(get, traceDef, tp)) ??
-      bridge?.activeTraceId() ??
-      newTraceId();
-    metadata.set(TRACE_ID, traceId);
+    // The context's id is always a W3C one: `traceparent`, else a 32-hex legacy id, else new
+    // (the active span's on a fresh chain). From a trusted peer ctxkit's own `trace-id` comes
+    // first: a tracer without the bridge may have written a `traceparent` of another trace.
+    const sent = readOne(get, traceDef);
+    const proxied = readLegacy(get, traceDef);
+    const sentW3C = sent !== undefined && isW3CTraceId(sent) ? sent : undefined;
+    const proxiedW3C = proxied !== undefined && isW3CTraceId(proxied) ? proxied : undefined;
+    let traceId = (trusted === 'none' ? (tp?.traceId ?? sentW3C) : (sentW3C ?? tp?.traceId)) ?? proxiedW3C ?? bridge?.activeTraceId();
+    const random = traceId === undefined;
+    traceId ??= newTraceId();
+    // A legacy id that is not W3C travels on beside it, unchanged, under the header it came in.
+    metadata.set(TRACE_ID, sent !== undefined && sentW3C === undefined ? sent : traceId);
+    if (proxied !== undefined && proxiedW3C === undefined) metadata.set(LEGACY_REQUEST_ID, proxied);
     // A trusted peer's request id names the chain's request; else the framework's own id.
     let requestId: string | undefined;
     if (trusted !== 'none' && (trusted === 'declared' || trusted.has(REQUEST_ID))) {
@@ -113,7 +120,8 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
     }
     requestId ??= newRequestId();
     metadata.set(REQUEST_ID, requestId);
-    let bytes = TRACE_ID.length + traceId.length + REQUEST_ID.length + requestId.length;
+    let bytes = 0;
+    for (const [k, v] of metadata) bytes += k.length + v.length;
     if (tp !== undefined) bytes += forwardTraceContext(get, tp, metadata);
     if (trusted === 'declared') {
       for (const def of slot.keys.values()) bytes = readKey(get, def, metadata, bytes);
@@ -136,6 +144,7 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
     if (cap !== undefined && (ms === undefined || cap < ms)) ms = cap;
     const deadline = ms === undefined ? undefined : Date.now() + ms;
     const ctx = new Context(traceId, requestId, metadata.get('user-id'), metadata, deadline, deadline !== undefined, undefined);
+    ctx._randomTraceId = random;
     if (bridge !== undefined) bridge.annotate(ctx);
     // An adapter that names an origin type passes its origin with every request.
     if (held.length !== 0) report(held.splice(0), ctx, source?.origin as O, onDrop);
@@ -242,16 +251,13 @@ function forwardTraceContext(get: CarrierGetter, tp: TraceParent, into: Map<stri
   return TRACEPARENT.length + traceparent.length + TRACESTATE.length + state.length;
 }
 
-/** `trace-id`, else the traceparent's id when given, else `x-request-id`. */
-function readTraceId(get: CarrierGetter, traceDef: KeyDefinition, tp?: TraceParent): string | undefined {
-  const id = readOne(get, traceDef) ?? tp?.traceId;
-  if (id !== undefined) return id;
-  const legacy = one(get('x-request-id'), 'x-request-id');
-  if (legacy !== undefined) {
-    const problem = valueProblem(traceDef, legacy);
-    if (problem === undefined) return legacy;
-    hold(dropOf('x-request-id', problem, legacy));
-  }
+/** A legacy `x-request-id`, validated as a trace id; dropped with a reason when it is not one. */
+function readLegacy(get: CarrierGetter, traceDef: KeyDefinition): string | undefined {
+  const legacy = one(get(LEGACY_REQUEST_ID), LEGACY_REQUEST_ID);
+  if (legacy === undefined) return undefined;
+  const problem = valueProblem(traceDef, legacy);
+  if (problem === undefined) return legacy;
+  hold(dropOf(LEGACY_REQUEST_ID, problem, legacy));
   return undefined;
 }
 
@@ -265,14 +271,34 @@ function readTraceparent(get: CarrierGetter): TraceParent | undefined {
 
 /**
  * Writes every propagated key of `ctx` through `set`, in wire form. `allow`, when given,
- * limits which keys leave (for external targets). A received `traceparent`/`tracestate` is
- * forwarded unless a tracing bridge is on (then the tracer's instrumentation writes its own).
+ * limits which keys leave (for external targets). Without a tracing bridge every call carries a
+ * `traceparent`: the received one with its `tracestate`, unchanged (W3C pass-through), else one
+ * ctxkit starts for the call ({@link startedTraceparent}). With a bridge on, the trace context
+ * is the tracer's: see `traceCall`.
  */
 export function injectContext(ctx: RequestContext, set: CarrierSetter, allow?: (key: string) => boolean): void {
   const tracer = slot.bridge !== undefined;
+  let forwarded = false;
   for (const [k, v] of ctx.metadata) {
-    if (tracer && (k === TRACEPARENT || k === TRACESTATE)) continue;
+    if (k === TRACEPARENT || k === TRACESTATE) {
+      if (tracer) continue;
+      if (k === TRACEPARENT) forwarded = true;
+    }
     if (allow === undefined || allow(k)) set(k, v);
+  }
+  if (!tracer && !forwarded && (allow === undefined || allow(TRACEPARENT))) {
+    const started = startedTraceparent(ctx);
+    if (started !== undefined) set(TRACEPARENT, started);
   }
 }
 
+/**
+ * The `traceparent` ctxkit starts for one call of a context that received none: the context's
+ * trace id, a parent id of its own for the call (no span is recorded for it; a new one per call,
+ * as a tracer's client spans would have), never sampled (ctxkit records nothing, and no sampling
+ * decision is invented), and the random flag when ctxkit chose the trace id at random (level 2).
+ */
+export function startedTraceparent(ctx: RequestContext): string | undefined {
+  if (!isW3CTraceId(ctx.traceId)) return undefined; // a context built by another implementation
+  return `00-${ctx.traceId}-${newSpanId()}-${(ctx as Partial<Context>)._randomTraceId === true ? '02' : '00'}`;
+}

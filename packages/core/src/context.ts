@@ -3,6 +3,7 @@ import { newRequestId, newTraceId } from './ids.js';
 import { checkValue, type ContextKey, LIMITS, normalizeKey } from './schema.js';
 import { als, slot } from './storage.js';
 import { checkTimeout, earliestDeadline, MAX_TIMER_MS } from './deadline.js';
+import { isW3CTraceId } from './traceparent.js';
 
 /**
  * The context of one request: its ids, deadline, cancellation and propagated values.
@@ -10,8 +11,14 @@ import { checkTimeout, earliestDeadline, MAX_TIMER_MS } from './deadline.js';
  * {@link withDeadline}, {@link withValues} and {@link withCancel}.
  */
 export interface RequestContext {
-  /** The trace id: 32 lowercase hex digits when W3C-compatible, or a legacy id received. */
+  /** The trace id: always a W3C trace id (32 lowercase hex digits, not all zeros). */
   readonly traceId: string;
+  /**
+   * A legacy trace id that is not a W3C one (an opaque `trace-id` from an old service, a UUID
+   * `x-request-id` from Envoy), received or given, kept beside {@link traceId}: logged with it
+   * and forwarded unchanged under the header it came in. `undefined` when there was none.
+   */
+  readonly legacyTraceId: string | undefined;
   /** The id of the request that started this chain. */
   readonly requestId: string;
   /** The authenticated user, when known. */
@@ -58,7 +65,10 @@ export type ContextValues = Readonly<Record<string, string | undefined>>;
 
 /** What {@link createContext} takes; everything is optional. */
 export interface ContextInit {
-  /** Defaults to a new 32-hex id. */
+  /**
+   * Defaults to a new 32-hex id. An id that is not a W3C trace id is kept as
+   * {@link RequestContext.legacyTraceId}, beside a new W3C one.
+   */
   readonly traceId?: string | undefined;
   /** Defaults to a new 16-hex id. */
   readonly requestId?: string | undefined;
@@ -80,6 +90,8 @@ export class Context implements OwnedContext {
   _timer: NodeJS.Timeout | undefined = undefined;
   _onParentAbort: (() => void) | undefined = undefined;
   _ended = false;
+  /** Whether ctxkit chose the trace id at random (then a `traceparent` it starts says so). */
+  _randomTraceId = false;
 
   constructor(
     readonly traceId: string,
@@ -94,6 +106,12 @@ export class Context implements OwnedContext {
 
   get signal(): AbortSignal {
     return this._controller?.signal ?? this._createSignal();
+  }
+
+  get legacyTraceId(): string | undefined {
+    // A legacy id travels as the wire value of the header it came in (see carrier.ts).
+    const sent = this.metadata.get('trace-id');
+    return sent !== undefined && sent !== this.traceId ? sent : this.metadata.get(LEGACY_REQUEST_ID);
   }
 
   remainingMs(): number {
@@ -211,6 +229,9 @@ function rootTraceId(): string {
   return slot.bridge?.activeTraceId() ?? newTraceId();
 }
 
+/** The header a legacy trace id from Envoy or Istio comes in (kept beside the W3C id). */
+export const LEGACY_REQUEST_ID = 'x-request-id';
+
 /** Ids that code may not change once a chain started. */
 const FIXED = new Set(['trace-id', 'request-id']);
 
@@ -276,11 +297,13 @@ function deriveContext(
     const md = metadata ?? new Map<string, string>();
     md.set('trace-id', traceId);
     md.set('request-id', requestId);
-    return new Context(traceId, requestId, userId, md, deadline, deadline !== undefined, undefined);
+    const root = new Context(traceId, requestId, userId, md, deadline, deadline !== undefined, undefined);
+    root._randomTraceId = true;
+    return root;
   }
   const pd = parent.deadline;
   const own = deadline !== undefined && (pd === undefined || deadline < pd);
-  return new Context(
+  const child = new Context(
     parent.traceId,
     parent.requestId,
     userId ?? parent.userId,
@@ -289,6 +312,8 @@ function deriveContext(
     own,
     parent,
   );
+  child._randomTraceId = (parent as Partial<Context>)._randomTraceId === true;
+  return child;
 }
 
 /**
@@ -314,9 +339,11 @@ export function createContext(init: ContextInit = {}): OwnedContext {
   let traceId: string;
   let requestId: string;
   if (parent === undefined) {
-    traceId = init.traceId === undefined ? rootTraceId() : checkValue('trace-id', init.traceId);
+    // A given id that is not a W3C one is kept as the legacy id, beside a new W3C one.
+    const given = init.traceId === undefined ? undefined : checkValue('trace-id', init.traceId);
+    traceId = given !== undefined && isW3CTraceId(given) ? given : rootTraceId();
     requestId = init.requestId === undefined ? newRequestId() : checkValue('request-id', init.requestId);
-    metadata.set('trace-id', traceId);
+    metadata.set('trace-id', given ?? traceId);
     metadata.set('request-id', requestId);
   } else {
     if (init.traceId !== undefined || init.requestId !== undefined) {
@@ -334,7 +361,9 @@ export function createContext(init: ContextInit = {}): OwnedContext {
   if (init.values !== undefined) userId = setValues(metadata, init.values, userId);
   else checkTotals(metadata);
   if (parent === undefined) {
-    return new Context(traceId, requestId, userId, metadata, deadline, deadline !== undefined, undefined);
+    const root = new Context(traceId, requestId, userId, metadata, deadline, deadline !== undefined, undefined);
+    root._randomTraceId = traceId !== init.traceId;
+    return root;
   }
   return deriveContext(parent, deadline, metadata, userId);
 }

@@ -7,7 +7,9 @@ import { injectContext, TIMEOUT_HEADER } from './carrier.js';
 import type { RequestContext } from './context.js';
 import { checkTimeout, earliestDeadline, formatHttpTimeout, MAX_TIMER_MS, parseHttpTimeout } from './deadline.js';
 import { DeadlineExceededError, printable } from './errors.js';
+import { startCallTrace } from './call-trace.js';
 import type { MissingContextMode } from './lost-context.js';
+import type { CallSpan, OutgoingCallInfo, TraceSink } from './storage.js';
 import { type ContextKey, normalizeKey } from './schema.js';
 
 /** Options shared by {@link createFetch} and {@link ctxkitInterceptor}, resolved once. */
@@ -121,6 +123,15 @@ export abstract class OutgoingCall {
   _ctxLink: Fanout | undefined = undefined;
   _callerLink: Fanout | undefined = undefined;
   _released = false;
+  /** The tracer's span of this call (bridge on), ended on release with what the call ended with. */
+  _span: CallSpan | undefined = undefined;
+  _status: number | undefined = undefined;
+  _error: unknown = undefined;
+
+  /** Starts the call's span and writes its trace context when a tracer is on (see startCallTrace). */
+  _trace(ctx: RequestContext | undefined, out: Outgoing, info: OutgoingCallInfo, sink: TraceSink): void {
+    this._span = startCallTrace(ctx, info, sink, out.allow);
+  }
 
   /** Stops the transport with `reason`. */
   abstract _cancel(reason: unknown): void;
@@ -147,6 +158,7 @@ export abstract class OutgoingCall {
 
   _abort(reason: unknown): void {
     if (this._released) return;
+    this._error = reason;
     this._release();
     this._cancel(reason);
   }
@@ -161,6 +173,10 @@ export abstract class OutgoingCall {
     if (this._ctxLink !== undefined) this._ctxLink.drop(this);
     if (this._callerLink !== undefined) this._callerLink.drop(this);
     this._ctxLink = this._callerLink = undefined;
+    if (this._span !== undefined) {
+      this._span.end(this._status, this._error);
+      this._span = undefined;
+    }
   }
 }
 

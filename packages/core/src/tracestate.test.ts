@@ -135,11 +135,23 @@ describe('trace context forwarding (no tracer)', () => {
     expect(wire['trace-id']).toBe('0af7651916cd43dd8448eb211c80319c');
   });
 
-  it('an invalid traceparent restarts the trace and drops tracestate', () => {
+  it('an invalid traceparent restarts the trace, drops tracestate, and ctxkit starts a traceparent', () => {
     const wire = out({ traceparent: '00-xyz', tracestate: 'rojo=1' });
-    expect(wire.traceparent).toBeUndefined();
     expect(wire.tracestate).toBeUndefined();
     expect(wire['trace-id']).toMatch(/^[0-9a-f]{32}$/);
+    // The new trace id, a parent id of ctxkit's own, the random flag, not sampled.
+    expect(wire.traceparent).toMatch(new RegExp(`^00-${wire['trace-id']}-[0-9a-f]{16}-02$`));
+  });
+
+  it('a started traceparent has a new parent id for every call, and no random flag on a legacy id', () => {
+    const ctx = extract(() => undefined);
+    const parents = new Set<string>();
+    for (let i = 0; i < 3; i++) injectContext(ctx, (k, v) => k === 'traceparent' && parents.add(v.slice(36, 52)));
+    expect(parents.size).toBe(3);
+    const legacy = extract((k) => (k === 'trace-id' ? '4bf92f3577b34da6a3ce929d0e0e4736' : undefined));
+    const wire: Record<string, string> = {};
+    injectContext(legacy, (k, v) => (wire[k] = v));
+    expect(wire.traceparent).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-00$/);
   });
 
   it('an invalid tracestate is dropped, the traceparent kept', () => {

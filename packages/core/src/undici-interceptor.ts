@@ -67,6 +67,8 @@ export function ctxkitInterceptor(options: OutgoingOptions = {}): DispatchInterc
       const call = new DispatchCall(handler);
       const early = call._start(ctx?.signal, undefined, deadline, now);
       if (early !== undefined) return fail(handler, early as Error);
+      const method = typeof opts.method === 'string' ? opts.method.toUpperCase() : 'GET';
+      call._trace(ctx, out, { transport: 'http', method, target: `${String(opts.origin ?? '')}${String(opts.path ?? '')}` }, headers);
       try {
         return dispatch({ ...opts, headers: headers.record }, call);
       } catch (error) {
@@ -124,6 +126,7 @@ class DispatchCall extends OutgoingCall implements DispatchHandlerLike {
   }
 
   onResponseStart(controller: DispatchControllerLike, statusCode: number, headers: any, statusMessage?: string): void {
+    this._status = statusCode;
     if (this._failedWith === undefined) this._handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
   }
 
@@ -137,6 +140,7 @@ class DispatchCall extends OutgoingCall implements DispatchHandlerLike {
   }
 
   onResponseError(controller: DispatchControllerLike | null, error: Error): void {
+    this._error ??= error;
     this._release();
     if (this._failedWith === undefined) this._handler.onResponseError?.(controller, error);
   }
