@@ -2,7 +2,6 @@
  * The OpenTelemetry set-up of the core README, as an application writes it, with an in-memory
  * exporter. Imported before fastify and http are loaded, so the http instrumentation sees them.
  */
-import { CompositePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
@@ -11,9 +10,7 @@ import { ctxkitPropagator, ctxkitSpanProcessor, enableOpenTelemetry } from '@ctx
 new NodeSDK({
   serviceName: 'w3c-test-service',
   autoDetectResources: false,
-  textMapPropagator: new CompositePropagator({
-    propagators: [new W3CTraceContextPropagator(), ctxkitPropagator()],
-  }),
+  textMapPropagator: ctxkitPropagator(),
   spanProcessors: [ctxkitSpanProcessor(), new SimpleSpanProcessor({ exporter: new InMemorySpanExporter() })],
   instrumentations: [new HttpInstrumentation()],
 }).start();

@@ -10,7 +10,7 @@ import {
   status as grpcStatus,
 } from '@grpc/grpc-js';
 import { CtxkitError, DeadlineExceededError, type MissingContextMode, type RequestContext, tryCurrentContext } from '@ctxkit/core';
-import { injectContext, MAX_GRPC_TIMEOUT_MS, reportMissingContext } from '@ctxkit/core/adapter';
+import { type CallSpan, injectContext, MAX_GRPC_TIMEOUT_MS, reportMissingContext, startCallTrace, type TraceSink } from '@ctxkit/core/adapter';
 
 /** Options of {@link clientInterceptor}, resolved once when it is created. */
 export interface ClientInterceptorOptions {
@@ -70,7 +70,7 @@ export function clientInterceptor(options: ClientInterceptorOptions = {}): Inter
       const use = deadline - now > MAX_GRPC_TIMEOUT_MS ? now + MAX_GRPC_TIMEOUT_MS : deadline;
       next = use === ownMs ? nextCall(callOptions) : nextCall({ ...callOptions, deadline: use });
     }
-    return new ContextCall(next, ctx, signal, override, allow);
+    return new ContextCall(next, ctx, signal, override, allow, callOptions.method_definition.path);
   };
 }
 
@@ -104,12 +104,16 @@ function abortStatus(reason: unknown): { code: grpcStatus; details: string } {
  * call when the context aborts. It is its own abort listener (`handleEvent`) and its own inner
  * listener, so a call allocates no closures; the abort listener goes when the status arrives.
  */
-class ContextCall extends InterceptingCall implements InterceptingListener {
+class ContextCall extends InterceptingCall implements InterceptingListener, TraceSink {
   readonly #ctx: RequestContext;
   readonly #signal: AbortSignal;
   readonly #override: boolean;
   readonly #allow: ((key: string) => boolean) | undefined;
+  readonly #path: string;
   #listener: Partial<InterceptingListener> | undefined = undefined;
+  #span: CallSpan | undefined = undefined;
+  /** The metadata being prepared, while the tracer writes it (the call is its own sink). */
+  #md: Metadata | undefined = undefined;
 
   constructor(
     next: InterceptingCallInterface,
@@ -117,12 +121,14 @@ class ContextCall extends InterceptingCall implements InterceptingListener {
     signal: AbortSignal,
     override: boolean,
     allow: ((key: string) => boolean) | undefined,
+    path: string,
   ) {
     super(next);
     this.#ctx = ctx;
     this.#signal = signal;
     this.#override = override;
     this.#allow = allow;
+    this.#path = path;
   }
 
   override start(metadata: Metadata, listener?: Partial<InterceptingListener>): void {
@@ -135,6 +141,11 @@ class ContextCall extends InterceptingCall implements InterceptingListener {
     } finally {
       target = undefined;
     }
+    // With OpenTelemetry on: the call's client span, unless grpc-js's instrumentation (which
+    // runs before interceptors) already made one and wrote its traceparent.
+    this.#md = md;
+    this.#span = startCallTrace(this.#ctx, { transport: 'grpc', method: this.#path, target: '' }, this, this.#allow);
+    this.#md = undefined;
     this.#listener = listener;
     this.#signal.addEventListener('abort', this);
     try {
@@ -143,6 +154,14 @@ class ContextCall extends InterceptingCall implements InterceptingListener {
       this.#signal.removeEventListener('abort', this);
       throw error;
     }
+  }
+
+  has(key: string): boolean {
+    return this.#md!.get(key).length !== 0;
+  }
+
+  set(key: string, value: string): void {
+    this.#md!.set(key, value);
   }
 
   /** The context aborted: cancel the call with the status its reason means. */
@@ -161,6 +180,8 @@ class ContextCall extends InterceptingCall implements InterceptingListener {
 
   onReceiveStatus(status: StatusObject): void {
     this.#signal.removeEventListener('abort', this);
+    this.#span?.end(status.code, undefined);
+    this.#span = undefined;
     this.#listener?.onReceiveStatus?.(status);
   }
 }
