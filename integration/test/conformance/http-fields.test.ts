@@ -36,11 +36,12 @@ describe('duplicate headers (Node joins them with ", ")', () => {
     expect(valuesOf(child(edge!), 'trace-id')).toEqual([edge!.ctx.traceId]);
   });
 
-  it('a single legacy id is kept, echoed and forwarded', async () => {
+  it('a single legacy id is kept beside a W3C trace id and forwarded under its own header', async () => {
     const { res, edge } = await post([['x-request-id', 'legacy-42']]);
-    expect(edge!.ctx.traceId).toBe('legacy-42');
-    expect(res.header('trace-id')).toBe('legacy-42');
-    expect(valuesOf(child(edge!), 'trace-id')).toEqual(['legacy-42']);
+    expect(edge!.ctx.traceId).toMatch(NEW_ID);
+    expect(res.header('trace-id')).toBe(edge!.ctx.traceId);
+    expect(valuesOf(child(edge!), 'trace-id')).toEqual([edge!.ctx.traceId]);
+    expect(valuesOf(child(edge!), 'x-request-id')).toEqual(['legacy-42']);
   });
 });
 
@@ -74,7 +75,8 @@ describe('bytes that are not ASCII', () => {
     // Node parses "x-injected: 1" as a header of its own; the id "abc" before it is valid.
     expect(res.status).toBe(200);
     expect(res.header('x-injected')).toBeUndefined();
-    expect(edge!.ctx.traceId).toBe('abc');
+    expect(edge!.ctx.traceId).toMatch(NEW_ID);
+    expect(valuesOf(child(edge!), 'trace-id')).toEqual(['abc']); // a legacy id, forwarded as it came
     expect(child(edge!).received.some(([k]) => k === 'x-injected')).toBe(false);
   });
 });

@@ -122,7 +122,6 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
     metadata.set(REQUEST_ID, requestId);
     let bytes = 0;
     for (const [k, v] of metadata) bytes += k.length + v.length;
-    if (tp !== undefined) bytes += forwardTraceContext(get, tp, metadata);
     if (trusted === 'declared') {
       for (const def of slot.keys.values()) bytes = readKey(get, def, metadata, bytes);
     } else if (trusted !== 'none') {
@@ -132,6 +131,9 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
       }
     }
     if (readBaggage && trusted !== 'none') bytes = readFromBaggage(get, trusted, metadata, bytes);
+    // Trace context is bounded by its own rules (55 + 512 characters), not the keys' limits: a
+    // context at the limits crosses a hop whole, traceparent included.
+    if (tp !== undefined) forwardTraceContext(get, tp, metadata);
     let requestedMs = source?.timeoutMs;
     if (requestedMs === undefined && timeoutHeader !== false) {
       const raw = one(get(timeoutHeader), timeoutHeader);
@@ -235,20 +237,16 @@ function one(raw: string | readonly unknown[] | undefined, key: string): string 
  * Keeps a valid incoming `traceparent` (as version 00) and its `tracestate` in the metadata, so
  * that they are forwarded as the W3C spec asks of a participant that creates no span.
  */
-function forwardTraceContext(get: CarrierGetter, tp: TraceParent, into: Map<string, string>): number {
+function forwardTraceContext(get: CarrierGetter, tp: TraceParent, into: Map<string, string>): void {
   // A valid version-00 value is forwarded as received; other versions are written as 00.
   const received = get(TRACEPARENT);
   const traceparent =
     typeof received === 'string' && received.length === 55 && received.startsWith('00-') ? received : formatTraceparent(tp);
   into.set(TRACEPARENT, traceparent);
   const raw = get(TRACESTATE);
-  if (raw === undefined || (typeof raw !== 'string' && !raw.every((v) => typeof v === 'string'))) {
-    return TRACEPARENT.length + traceparent.length;
-  }
+  if (raw === undefined || (typeof raw !== 'string' && !raw.every((v) => typeof v === 'string'))) return;
   const state = parseTracestate(raw as string | string[], (reason) => hold(dropOf(TRACESTATE, reason, raw)));
-  if (state === undefined || state === '') return TRACEPARENT.length + traceparent.length;
-  into.set(TRACESTATE, state);
-  return TRACEPARENT.length + traceparent.length + TRACESTATE.length + state.length;
+  if (state !== undefined && state !== '') into.set(TRACESTATE, state);
 }
 
 /** A legacy `x-request-id`, validated as a trace id; dropped with a reason when it is not one. */
