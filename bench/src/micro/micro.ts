@@ -14,7 +14,7 @@ import {
   tryCurrentContext,
   withTimeout,
 } from '@ctxkit/core';
-import { compileExtractor, injectContext, parseTraceparent } from '@ctxkit/core/adapter';
+import { compileExtractor, injectContext, parseTraceparent, recordGetter, recordSetter } from '@ctxkit/core/adapter';
 import { failed, ready, serveCommands } from '../lib/ipc.ts';
 
 /** One benchmark: runs `n` operations and returns something derived from them (kept, so not elided). */
@@ -47,8 +47,6 @@ const INTERNAL_MD: Record<string, string> = {
 };
 const edge = compileExtractor({ trust: 'edge' });
 const internal = compileExtractor({ trust: 'internal', timeoutHeader: false });
-const getEdge = (k: string) => EDGE_HEADERS[k];
-const getInternal = (k: string) => INTERNAL_MD[k];
 const sample = createContext({ userId: 'u-42', values: { [tenant.name]: 'acme' } });
 const noop = () => 1;
 
@@ -121,7 +119,7 @@ const BENCHES: Bench[] = [
     run: (n) => {
       let k = 0;
       for (let i = 0; i < n; i++) {
-        const c = edge(getEdge);
+        const c = edge(recordGetter, EDGE_HEADERS);
         k += c.traceId.length;
         c.end();
       }
@@ -134,7 +132,7 @@ const BENCHES: Bench[] = [
     run: (n) => {
       let k = 0;
       for (let i = 0; i < n; i++) {
-        const c = internal(getInternal);
+        const c = internal(recordGetter, INTERNAL_MD);
         k += c.metadata.size;
         c.end();
       }
@@ -148,9 +146,7 @@ const BENCHES: Bench[] = [
       let k = 0;
       for (let i = 0; i < n; i++) {
         const out: Record<string, string> = {};
-        injectContext(sample as RequestContext, (key, value) => {
-          out[key] = value;
-        });
+        injectContext(sample as RequestContext, recordSetter, out);
         k += out['trace-id']!.length;
       }
       return k;

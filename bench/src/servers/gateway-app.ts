@@ -52,13 +52,14 @@ export async function startGateway(variant: string, config: AppConfig): Promise<
   });
   let upstream: EchoClient;
   if (variant === 'ctxkit') {
-    const { ctxkit } = await import('@ctxkit/fastify');
+    const { ctxkit, ctxkitErrorHandler } = await import('@ctxkit/fastify');
     const { clientOptions } = await import('./ctxkit-grpc.ts');
     await app.register(ctxkit, {
       defaultTimeoutMs: DEFAULT_BUDGET_MS,
       maxTimeoutMs: MAX_BUDGET_MS,
       resolveUser: (request) => request.headers['x-user-id'] as string | undefined,
     });
+    app.setErrorHandler(ctxkitErrorHandler);
     upstream = new Client(config.upstream, grpc.credentials.createInsecure(), clientOptions());
     app.get('/order', (request) => call(upstream, new grpc.Metadata(), {}, orderRequest(request)));
   } else if (variant === 'manual') {

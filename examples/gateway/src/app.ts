@@ -1,4 +1,4 @@
-import { ctxkit } from '@ctxkit/fastify';
+import { ctxkit, ctxkitErrorHandler } from '@ctxkit/fastify';
 import Fastify from 'fastify';
 import { authenticate } from './auth.ts';
 import { withHop } from '@ctxkit-examples/shared';
@@ -42,6 +42,8 @@ export async function buildApp() {
     },
   });
   app.addHook('onRequest', authenticate);
+  // gRPC and ctxkit errors as HTTP statuses with { code, message, traceId }.
+  app.setErrorHandler(ctxkitErrorHandler);
 
   app.post<{ Body: NewOrder }>('/orders', { schema: { body: newOrderSchema } }, async (request, reply) =>
     withHop(

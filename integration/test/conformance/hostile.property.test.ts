@@ -22,7 +22,7 @@ let edges: Hop[];
 let plan: Plan;
 
 beforeAll(async () => {
-  inner = await startExpressHop('express', { log: capture.log });
+  inner = await startExpressHop('express', { trust: 'internal', log: capture.log });
   grpc = await startGrpcHop('grpc', { log: capture.log });
   edges = [await startFastifyHop('edge-fastify', { log: capture.log }), await startExpressHop('edge-express', { trust: 'edge', log: capture.log })];
   plan = { calls: [{ kind: 'grpc', target: grpc.target, plan: { calls: [{ kind: 'http', target: inner.target }] } }] };

@@ -5,16 +5,20 @@
  * @packageDocumentation
  */
 
-export { compileExtractor, injectContext, startedTraceparent, TIMEOUT_HEADER } from './carrier.js';
+export { nodeHeadersGetter, recordGetter, recordSetter, fetchHeadersGetter, fetchHeadersSetter } from './carrier.js';
+export type { CarrierGetter, CarrierSetter } from './carrier.js';
+export { compileExtractor } from './extract.js';
+export type { ExtractOptions, ExtractSource, Extractor } from './extract.js';
+export { injectContext, startedTraceparent } from './inject.js';
 export { startCallTrace } from './call-trace.js';
 export type { CallSpan, OutgoingCallInfo, TraceSink } from './call-trace.js';
-export type { CarrierGetter, CarrierSetter, ExtractOptions, ExtractSource, Extractor } from './carrier.js';
 
 export {
   parseGrpcTimeout,
   formatGrpcTimeout,
   parseHttpTimeout,
   formatHttpTimeout,
+  TIMEOUT_HEADER,
   resolveBudget,
   MAX_TIMER_MS,
   MAX_GRPC_TIMEOUT_MS,

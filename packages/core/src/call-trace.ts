@@ -3,7 +3,7 @@
  * tracer's client span, written once whether or not the transport is instrumented too.
  * Without a tracer, {@link injectContext} writes the `traceparent` itself.
  */
-import { startedTraceparent } from './carrier.js';
+import { startedTraceparent } from './inject.js';
 import type { RequestContext } from './context.js';
 import { type CallSpan, type OutgoingCallInfo, slot, type TraceSink } from './storage.js';
 

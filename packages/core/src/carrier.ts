@@ -1,302 +1,62 @@
-import { Context, LEGACY_REQUEST_ID, type OwnedContext, type RequestContext } from './context.js';
-import { checkTimeout, parseHttpTimeout, resolveBudget, type BudgetOptions } from './deadline.js';
-import { parseBaggage } from './baggage.js';
-import { countDrop, dropOf, type DropHandler, type PendingDrop } from './drops.js';
-import { newRequestId, newSpanId, newTraceId } from './ids.js';
-import { keyDefinition, LIMITS, valueProblem, type KeyDefinition } from './schema.js';
-import { slot } from './storage.js';
-import { formatTraceparent, isW3CTraceId, parseTraceparent, type TraceParent } from './traceparent.js';
-import { parseTracestate } from './tracestate.js';
-import { compileTrust, type TrustOption } from './trust.js';
-
-/** The HTTP header that carries the remaining budget, in integer milliseconds. */
-export const TIMEOUT_HEADER = 'request-timeout-ms';
+/**
+ * Carrier accessors: how the extractor reads a transport's incoming headers and how injection
+ * writes its outgoing ones. As OpenTelemetry's `TextMapGetter`/`TextMapSetter`, an accessor
+ * receives the carrier it works on, so one static object serves every request and nothing is
+ * borrowed at module level for the length of a call: a user callback reached during extraction
+ * or injection may start another one.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
 
 /**
- * Reads one incoming header or metadata key (lowercase). Several values (duplicate headers,
- * repeated metadata) come as an array; non-string entries are dropped.
+ * Reads one incoming key (lowercase) from a carrier `C`. Several values (duplicate headers,
+ * repeated metadata) come as an array; non-string entries are dropped by the extractor.
+ *
+ * @example
+ * // NATS headers, say: one static object for every message.
+ * const natsHeaders: CarrierGetter<MsgHdrs> = { get: (h, key) => h.values(key) };
  */
-export type CarrierGetter = (key: string) => string | readonly unknown[] | undefined;
-
-/** Writes one outgoing header or metadata entry. */
-export type CarrierSetter = (key: string, value: string) => void;
-
-/** Options of {@link compileExtractor}, resolved once at adapter set-up. */
-export interface ExtractOptions<O = unknown> extends BudgetOptions {
-  /** Which incoming keys to honour. Default `'internal'`; HTTP edges pass `'edge'`. */
-  readonly trust?: TrustOption | undefined;
-  /** Header to read a client's timeout from (HTTP); `false` to read none. Default {@link TIMEOUT_HEADER}. */
-  readonly timeoutHeader?: string | false | undefined;
-  /**
-   * Receives dropped values, with the ids of the context built for their request and the
-   * source's `origin`. Default {@link countDrop}.
-   */
-  readonly onDrop?: DropHandler<O> | undefined;
-  /**
-   * Also read trusted declared keys from W3C `baggage` when their own header is absent (for
-   * peers instrumented with OpenTelemetry baggage). Default `false`. Baggage is only ever read
-   * for keys the trust policy honours, so the public edge never takes it from clients.
-   */
-  readonly readBaggage?: boolean | undefined;
+export interface CarrierGetter<C> {
+  get(carrier: C, key: string): string | readonly unknown[] | undefined;
 }
 
-/** What the transport knows besides the carrier. */
-export interface ExtractSource<O = unknown> {
-  /** The peer's address, for trust rules naming peers. */
-  readonly remoteAddress?: string | undefined;
-  /**
-   * The framework's own request id, used instead of a new one when valid (one id, not two) and
-   * no trusted peer sent one; an invalid one is dropped with a reason and replaced.
-   */
-  readonly requestId?: string | undefined;
-  /** A timeout the transport received natively (gRPC deadline), ms; replaces the header. */
-  readonly timeoutMs?: number | undefined;
-  /** A cap for this request only (a framework's handler timeout), ms: the smaller budget wins. */
-  readonly maxTimeoutMs?: number | undefined;
-  /** Passed to `onDrop` with each drop: what the adapter serves (its request object). */
-  readonly origin?: O | undefined;
+/** Writes one outgoing key (lowercase) and its value into a carrier `C`. */
+export interface CarrierSetter<C> {
+  set(carrier: C, key: string, value: string): void;
 }
 
-/** Builds a request's context from its carrier. @see {@link compileExtractor} */
-export type Extractor<O = unknown> = (get: CarrierGetter, source?: ExtractSource<O>) => OwnedContext;
+/** Node's incoming HTTP headers (`req.headers`, names lowercased by Node). */
+export const nodeHeadersGetter: CarrierGetter<IncomingHttpHeaders> = {
+  get: (headers, key) => headers[key],
+};
 
-const TRACE_ID = 'trace-id';
-const REQUEST_ID = 'request-id';
-const TRACEPARENT = 'traceparent';
-const TRACESTATE = 'tracestate';
-const BAGGAGE = 'baggage';
+/** A plain record of header names (lowercase) to values: test carriers, job data, message headers. */
+export const recordGetter: CarrierGetter<Readonly<Record<string, string | readonly string[] | undefined>>> = {
+  get: (record, key) => record[key],
+};
+
+/** Writes into a plain record of header names to values. */
+export const recordSetter: CarrierSetter<Record<string, string>> = {
+  set: (record, key, value) => {
+    record[key] = value;
+  },
+};
+
+/** fetch `Headers`, incoming (a fetch-style server's request); duplicates come joined by `, `. */
+export const fetchHeadersGetter: CarrierGetter<Headers> = {
+  get: (headers, key) => headers.get(key) ?? undefined,
+};
+
+/** fetch `Headers`, outgoing. */
+export const fetchHeadersSetter: CarrierSetter<Headers> = {
+  set: (headers, key, value) => headers.set(key, value),
+};
 
 /**
- * Compiles, once, the function every adapter uses to build a request's context from incoming
- * headers or metadata (options are checked here: a negative or non-finite timeout is a
- * `RangeError`): the W3C trace id by precedence `traceparent` → a 32-hex `trace-id` →
- * a 32-hex `x-request-id` → new (from trusted peers `trace-id` first), with a legacy id that is
- * not W3C kept beside it; declared keys as the trust policy allows; the deadline from the
- * transport or the timeout header, defaulted and clamped. Invalid values are dropped and
- * reported, never thrown.
+ * Headers being prepared for one outgoing HTTP call, whatever their container (fetch `Headers`,
+ * the undici interceptor's record): names are case-insensitive. @internal
  */
-export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): Extractor<O> {
-  const decide = compileTrust(options.trust ?? 'internal');
-  const timeoutHeader = options.timeoutHeader === undefined ? TIMEOUT_HEADER : options.timeoutHeader;
-  const onDrop: DropHandler<O> = options.onDrop ?? countDrop;
-  const { defaultTimeoutMs, maxTimeoutMs } = options;
-  const budget: BudgetOptions = {
-    defaultTimeoutMs: defaultTimeoutMs === undefined ? undefined : checkTimeout(defaultTimeoutMs, 'defaultTimeoutMs'),
-    maxTimeoutMs: maxTimeoutMs === undefined ? undefined : checkTimeout(maxTimeoutMs, 'maxTimeoutMs'),
-  };
-  const readBaggage = options.readBaggage === true;
-  const traceDef = keyDefinition(TRACE_ID)!;
-  const requestDef = keyDefinition(REQUEST_ID)!;
-
-  return function extract(get, source) {
-    if (held.length !== 0) held.length = 0; // left over only if a getter threw during the previous extraction
-    const metadata = new Map<string, string>();
-    const bridge = slot.bridge;
-    const trusted = decide(source?.remoteAddress);
-    const tp = readTraceparent(get);
-    // The context's id is always a W3C one: `traceparent`, else a 32-hex legacy id, else new
-    // (the active span's on a fresh chain). From a trusted peer ctxkit's own `trace-id` comes
-    // first: a tracer without the bridge may have written a `traceparent` of another trace.
-    const sent = readOne(get, traceDef);
-    const proxied = readLegacy(get, traceDef);
-    const sentW3C = sent !== undefined && isW3CTraceId(sent) ? sent : undefined;
-    const proxiedW3C = proxied !== undefined && isW3CTraceId(proxied) ? proxied : undefined;
-    let traceId = (trusted === 'none' ? (tp?.traceId ?? sentW3C) : (sentW3C ?? tp?.traceId)) ?? proxiedW3C ?? bridge?.activeTraceId();
-    const random = traceId === undefined;
-    traceId ??= newTraceId();
-    // A legacy id that is not W3C travels on beside it, unchanged, under the header it came in.
-    metadata.set(TRACE_ID, sent !== undefined && sentW3C === undefined ? sent : traceId);
-    if (proxied !== undefined && proxiedW3C === undefined) metadata.set(LEGACY_REQUEST_ID, proxied);
-    // A trusted peer's request id names the chain's request; else the framework's own id.
-    let requestId: string | undefined;
-    if (trusted !== 'none' && (trusted === 'declared' || trusted.has(REQUEST_ID))) {
-      requestId = readOne(get, requestDef);
-    }
-    const own = source?.requestId;
-    if (requestId === undefined && own !== undefined) {
-      const problem = valueProblem(requestDef, own);
-      if (problem === undefined) requestId = own;
-      else hold(dropOf(REQUEST_ID, `framework request id ${problem}`, own));
-    }
-    requestId ??= newRequestId();
-    metadata.set(REQUEST_ID, requestId);
-    let bytes = 0;
-    for (const [k, v] of metadata) bytes += k.length + v.length;
-    if (trusted === 'declared') {
-      for (const def of slot.keys.values()) bytes = readKey(get, def, metadata, bytes);
-    } else if (trusted !== 'none') {
-      for (const name of trusted) {
-        const def = keyDefinition(name);
-        if (def !== undefined) bytes = readKey(get, def, metadata, bytes);
-      }
-    }
-    if (readBaggage && trusted !== 'none') bytes = readFromBaggage(get, trusted, metadata, bytes);
-    // Trace context is bounded by its own rules (55 + 512 characters), not the keys' limits: a
-    // context at the limits crosses a hop whole, traceparent included.
-    if (tp !== undefined) forwardTraceContext(get, tp, metadata);
-    let requestedMs = source?.timeoutMs;
-    if (requestedMs === undefined && timeoutHeader !== false) {
-      const raw = one(get(timeoutHeader), timeoutHeader);
-      requestedMs = parseHttpTimeout(raw);
-      // The reason is worked out again only on the rare bad value: no closure per request.
-      if (requestedMs === undefined && raw !== undefined) parseHttpTimeout(raw, (reason) => hold(dropOf(timeoutHeader, reason, raw)));
-    }
-    let ms = resolveBudget(requestedMs, budget);
-    const cap = source?.maxTimeoutMs;
-    if (cap !== undefined && (ms === undefined || cap < ms)) ms = cap;
-    const deadline = ms === undefined ? undefined : Date.now() + ms;
-    const ctx = new Context(traceId, requestId, metadata.get('user-id'), metadata, deadline, deadline !== undefined, undefined);
-    ctx._randomTraceId = random;
-    if (bridge !== undefined) bridge.annotate(ctx);
-    // An adapter that names an origin type passes its origin with every request.
-    if (held.length !== 0) report(held.splice(0), ctx, source?.origin as O, onDrop);
-    return ctx;
-  };
-}
-
-// Drops found while a context is built wait here (extraction is synchronous) and are reported
-// once the context exists, with its ids. Nothing is allocated for a request without drops.
-const held: PendingDrop[] = [];
-function hold(drop: PendingDrop): void {
-  held.push(drop);
-}
-
-function report<O>(drops: PendingDrop[], ctx: RequestContext, origin: O, onDrop: DropHandler<O>): void {
-  for (const drop of drops) {
-    drop.traceId = ctx.traceId;
-    drop.requestId = ctx.requestId;
-    onDrop(drop, origin);
-  }
-}
-
-function readKey(
-  get: CarrierGetter,
-  def: KeyDefinition,
-  into: Map<string, string>,
-  bytes: number,
-): number {
-  const name = def.name;
-  if (name === TRACE_ID || name === REQUEST_ID) return bytes;
-  const value = readOne(get, def);
-  if (value === undefined) return bytes;
-  const next = bytes + name.length + value.length;
-  if (next > LIMITS.totalBytes || into.size >= LIMITS.entries) {
-    hold(dropOf(name, 'propagated entries over the total limit', value));
-    return bytes;
-  }
-  into.set(name, value);
-  return next;
-}
-
-/** Fills trusted declared keys still missing from the `baggage` header, validated as any value. */
-function readFromBaggage(
-  get: CarrierGetter,
-  trusted: 'declared' | ReadonlySet<string>,
-  into: Map<string, string>,
-  bytes: number,
-): number {
-  const raw = get(BAGGAGE);
-  if (raw === undefined || (typeof raw !== 'string' && !raw.every((v) => typeof v === 'string'))) return bytes;
-  const baggage = parseBaggage(raw as string | string[], (reason) => hold(dropOf(BAGGAGE, reason, undefined)));
-  for (const [name, value] of baggage) {
-    if (into.has(name) || name === TRACE_ID || name === REQUEST_ID) continue;
-    const def = keyDefinition(name);
-    if (def === undefined || (trusted !== 'declared' && !trusted.has(name))) continue;
-    const problem = valueProblem(def, value);
-    const next = bytes + name.length + value.length;
-    if (problem !== undefined || next > LIMITS.totalBytes || into.size >= LIMITS.entries) {
-      hold(dropOf(BAGGAGE, `${name}: ${problem ?? 'propagated entries over the total limit'}`, value));
-      continue;
-    }
-    into.set(name, value);
-    bytes = next;
-  }
-  return bytes;
-}
-
-/** Reads and validates one value; drops it with a reason when it is not acceptable. */
-function readOne(get: CarrierGetter, def: KeyDefinition): string | undefined {
-  const value = one(get(def.name), def.name);
-  if (value === undefined) return undefined;
-  const problem = valueProblem(def, value);
-  if (problem === undefined) return value;
-  hold(dropOf(def.name, problem, value));
-  return undefined;
-}
-
-/** One string from a carrier read; several values are ambiguous and dropped. */
-function one(raw: string | readonly unknown[] | undefined, key: string): string | undefined {
-  if (typeof raw === 'string' || raw === undefined) return raw;
-  if (raw.length === 0) return undefined;
-  if (raw.length === 1 && typeof raw[0] === 'string') return raw[0];
-  hold(dropOf(key, raw.length === 1 ? 'not a string' : 'sent more than once', undefined));
-  return undefined;
-}
-
-/**
- * Keeps a valid incoming `traceparent` (as version 00) and its `tracestate` in the metadata, so
- * that they are forwarded as the W3C spec asks of a participant that creates no span.
- */
-function forwardTraceContext(get: CarrierGetter, tp: TraceParent, into: Map<string, string>): void {
-  // A valid version-00 value is forwarded as received; other versions are written as 00.
-  const received = get(TRACEPARENT);
-  const traceparent =
-    typeof received === 'string' && received.length === 55 && received.startsWith('00-') ? received : formatTraceparent(tp);
-  into.set(TRACEPARENT, traceparent);
-  const raw = get(TRACESTATE);
-  if (raw === undefined || (typeof raw !== 'string' && !raw.every((v) => typeof v === 'string'))) return;
-  const state = parseTracestate(raw as string | string[], (reason) => hold(dropOf(TRACESTATE, reason, raw)));
-  if (state !== undefined && state !== '') into.set(TRACESTATE, state);
-}
-
-/** A legacy `x-request-id`, validated as a trace id; dropped with a reason when it is not one. */
-function readLegacy(get: CarrierGetter, traceDef: KeyDefinition): string | undefined {
-  const legacy = one(get(LEGACY_REQUEST_ID), LEGACY_REQUEST_ID);
-  if (legacy === undefined) return undefined;
-  const problem = valueProblem(traceDef, legacy);
-  if (problem === undefined) return legacy;
-  hold(dropOf(LEGACY_REQUEST_ID, problem, legacy));
-  return undefined;
-}
-
-/** Reads and validates the incoming `traceparent`, dropping it with a reason when invalid. */
-function readTraceparent(get: CarrierGetter): TraceParent | undefined {
-  const raw = one(get('traceparent'), 'traceparent');
-  const tp = parseTraceparent(raw);
-  if (tp === undefined && raw !== undefined) parseTraceparent(raw, (reason) => hold(dropOf('traceparent', reason, raw)));
-  return tp;
-}
-
-/**
- * Writes every propagated key of `ctx` through `set`, in wire form. `allow`, when given,
- * limits which keys leave (for external targets). Without a tracing bridge every call carries a
- * `traceparent`: the received one with its `tracestate`, unchanged (W3C pass-through), else one
- * ctxkit starts for the call ({@link startedTraceparent}). With a bridge on, the trace context
- * is the tracer's: see `traceCall`.
- */
-export function injectContext(ctx: RequestContext, set: CarrierSetter, allow?: (key: string) => boolean): void {
-  const tracer = slot.bridge !== undefined;
-  let forwarded = false;
-  for (const [k, v] of ctx.metadata) {
-    if (k === TRACEPARENT || k === TRACESTATE) {
-      if (tracer) continue;
-      if (k === TRACEPARENT) forwarded = true;
-    }
-    if (allow === undefined || allow(k)) set(k, v);
-  }
-  if (!tracer && !forwarded && (allow === undefined || allow(TRACEPARENT))) {
-    const started = startedTraceparent(ctx);
-    if (started !== undefined) set(TRACEPARENT, started);
-  }
-}
-
-/**
- * The `traceparent` ctxkit starts for one call of a context that received none: the context's
- * trace id, a parent id of its own for the call (no span is recorded for it; a new one per call,
- * as a tracer's client spans would have), never sampled (ctxkit records nothing, and no sampling
- * decision is invented), and the random flag when ctxkit chose the trace id at random (level 2).
- */
-export function startedTraceparent(ctx: RequestContext): string | undefined {
-  if (!isW3CTraceId(ctx.traceId)) return undefined; // a context built by another implementation
-  return `00-${ctx.traceId}-${newSpanId()}-${(ctx as Partial<Context>)._randomTraceId === true ? '02' : '00'}`;
+export interface HeaderSink {
+  has(name: string): boolean;
+  get(name: string): string | null | undefined;
+  set(name: string, value: string): void;
 }

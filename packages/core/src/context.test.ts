@@ -13,6 +13,7 @@ import {
   defineKey,
   InvalidMetadataError,
   NoContextError,
+  type OwnedContext,
   type RequestContext,
   runWithContext,
   tryCurrentContext,
@@ -298,9 +299,14 @@ describe('resources', () => {
     expect(signal.reason).toBeInstanceOf(CancelledError);
   });
 
-  it('a deadline beyond what a Node timer takes is reported but not timed', () => {
+  it('a deadline beyond what a Node timer takes is reported but not timed', async () => {
     const ctx = createContext({ timeoutMs: 40 * 24 * 3600 * 1000 });
-    expect(ctx.signal.aborted).toBe(false);
+    const signal = ctx.signal; // arms the deadline, if it were armed at all
+    // Node would clamp such a delay to 1 ms: a timer armed now would abort the signal at once.
+    expect(timerOf(ctx)).toBeUndefined();
+    // Timers fire in order of expiry: one clamped to 1 ms would have fired before this one.
+    await sleep(5);
+    expect(signal.aborted).toBe(false);
     expect(ctx.remainingMs()).toBeGreaterThan(2 ** 31);
     ctx.end();
   });
@@ -333,6 +339,40 @@ describe('assign (owner only)', () => {
     expect(ctx.get(tenant)).toBe('acme');
     expect(() => ctx.assign({ userId: 'bad\nvalue' })).toThrow(InvalidMetadataError);
     expect(ctx.userId).toBe('u-9');
+  });
+});
+
+describe('one typed-key path', () => {
+  it('reads a key by the same name rule it is written with', () => {
+    withValues({ tenantId: 'acme' }, () => {
+      const ctx = currentContext();
+      expect([ctx.get('tenantId'), ctx.get('tenant-id'), ctx.get('tenant_id'), ctx.get(tenant)]).toEqual(['acme', 'acme', 'acme', 'acme']);
+      expect(ctx.get('userId')).toBeUndefined();
+    });
+    withValue(tenant, 'globex', () => expect(currentContext().get('TenantId')).toBe('globex'));
+  });
+
+  it('children created before assign() agree with it: one value, whichever way it is read', () => {
+    const parent = createContext();
+    let child!: RequestContext;
+    let valued!: RequestContext;
+    runWithContext(parent, () =>
+      withTimeout(60_000, () => {
+        child = currentContext();
+        withValues({ tenantId: 'acme' }, () => {
+          valued = currentContext();
+        });
+      }),
+    );
+    parent.assign({ userId: 'u-late' });
+    expect([child.userId, child.get('user-id'), child.metadata.get('user-id')]).toEqual(['u-late', 'u-late', 'u-late']);
+    // A child given values of its own took a copy before: it agrees with itself.
+    expect([valued.userId, valued.get('user-id')]).toEqual([undefined, undefined]);
+    // A child writing never reaches its parent.
+    (child as OwnedContext).assign({ tenantId: 'globex' });
+    expect([child.get(tenant), parent.get(tenant)]).toEqual(['globex', undefined]);
+    expect(child.userId).toBe('u-late');
+    parent.end();
   });
 });
 

@@ -53,6 +53,9 @@ export function formatGrpcTimeout(ms: number): string {
   return `${Math.min(99_999_999, Math.ceil(t / 3_600_000))}H`;
 }
 
+/** The HTTP header that carries the remaining budget, in integer milliseconds. */
+export const TIMEOUT_HEADER = 'request-timeout-ms';
+
 // Milliseconds as a plain non-negative integer, at most 10 digits (~115 days) so it cannot
 // overflow or lose precision.
 const HTTP_TIMEOUT = /^\d{1,10}$/;

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from '../test/fetch/server.js';
-import { createContext, runWithContext } from './context.js';
+import { createContext, runWithContext } from './index.js';
 import { ctxFetch } from './fetch.js';
 
 // Two servers: two origins (another port is another origin).

@@ -3,8 +3,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { activeTimers, rejection, type Seen, settle, startServer, type TestServer, within } from '../test/fetch/server.js';
-import { compileExtractor } from './carrier.js';
-import { createContext, runWithContext, withCancel, withTimeout, withValues } from './context.js';
+import { nodeHeadersGetter } from './carrier.js';
+import { compileExtractor } from './extract.js';
+import { createContext, runWithContext, withCancel, withTimeout, withValues } from './index.js';
 import { droppedValues } from './drops.js';
 import { CancelledError, DeadlineExceededError, NoContextError } from './errors.js';
 import { createFetch, ctxFetch } from './fetch.js';
@@ -47,7 +48,7 @@ describe('headers', () => {
     expect(budget).toBeLessThanOrEqual(600_000);
 
     // The next hop reads them back with core's extractor: nothing dropped, same ids.
-    using next = compileExtractor()((key) => seen.headers[key]);
+    using next = compileExtractor()(nodeHeadersGetter, seen.headers);
     expect(next.traceId).toBe(ctx.traceId);
     expect(next.requestId).toBe(ctx.requestId);
     expect(next.userId).toBe('u-42');

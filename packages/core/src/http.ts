@@ -1,5 +1,6 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { type CarrierGetter, compileExtractor, type ExtractOptions, type ExtractSource } from './carrier.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { nodeHeadersGetter } from './carrier.js';
+import { compileExtractor, type ExtractOptions } from './extract.js';
 import type { OwnedContext, RequestContext } from './context.js';
 import { CancelledError } from './errors.js';
 
@@ -33,14 +34,6 @@ export type HttpContextStarter<O = IncomingMessage> = (
 const CTX = Symbol('ctxkit.context');
 const ORIGIN = Symbol('ctxkit.origin');
 
-let reading: IncomingHttpHeaders | undefined;
-const readHeader: CarrierGetter = (key) => reading![key];
-const source: { -readonly [K in keyof ExtractSource]: ExtractSource[K] } = {
-  remoteAddress: undefined,
-  requestId: undefined,
-  maxTimeoutMs: undefined,
-  origin: undefined,
-};
 type Tracked = ServerResponse & { [CTX]?: OwnedContext; [ORIGIN]?: unknown };
 
 /** What an adapter itself does at a request's moments; not user options. */
@@ -79,19 +72,12 @@ export function compileHttpContext<O = IncomingMessage>(
         };
 
   return function startHttpContext(req, res, requestId, capMs, origin) {
-    // Extraction is synchronous: one module-level getter and source, no allocation per request.
-    reading = req.headers;
-    source.remoteAddress = req.socket.remoteAddress;
-    source.requestId = requestId;
-    source.maxTimeoutMs = capMs;
-    source.origin = origin ?? req; // `req` itself when the adapter's origin is the request
-    let ctx: OwnedContext;
-    try {
-      ctx = extract(readHeader, source as ExtractSource<O>);
-    } finally {
-      reading = undefined;
-      source.remoteAddress = source.requestId = source.maxTimeoutMs = source.origin = undefined;
-    }
+    const ctx = extract(nodeHeadersGetter, req.headers, {
+      remoteAddress: req.socket.remoteAddress,
+      requestId,
+      maxTimeoutMs: capMs,
+      origin: origin ?? (req as O), // `req` itself when the adapter's origin is the request
+    });
     if (echoTrace) res.setHeader('trace-id', ctx.traceId);
     if (echoRequest) res.setHeader('request-id', ctx.requestId);
     (res as Tracked)[CTX] = ctx;

@@ -4,19 +4,10 @@
  * @packageDocumentation
  */
 
-export {
-  currentContext,
-  tryCurrentContext,
-  runWithContext,
-  createContext,
-  withTimeout,
-  withDeadline,
-  withValues,
-  withValue,
-  withCancel,
-  bindContext,
-} from './context.js';
-export type { RequestContext, OwnedContext, ContextInit, ContextValues } from './context.js';
+export { currentContext, tryCurrentContext, runWithContext, bindContext } from './current.js';
+export { createContext, withTimeout, withDeadline, withValues, withValue, withCancel } from './derive.js';
+export type { RequestContext, OwnedContext, ContextInit } from './context.js';
+export type { ContextValues } from './schema.js';
 
 export { defineKey, normalizeKey, traceIdKey, requestIdKey, userIdKey } from './schema.js';
 export type { ContextKey, KeyOptions } from './schema.js';

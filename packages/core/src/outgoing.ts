@@ -3,9 +3,10 @@
  * and the undici interceptor: which headers it writes, its deadline, and the one object per
  * call that follows the context's and the caller's signals until the call is released.
  */
-import { injectContext, TIMEOUT_HEADER } from './carrier.js';
+import type { CarrierSetter, HeaderSink } from './carrier.js';
+import { injectContext } from './inject.js';
 import type { RequestContext } from './context.js';
-import { checkTimeout, earliestDeadline, formatHttpTimeout, MAX_TIMER_MS, parseHttpTimeout } from './deadline.js';
+import { checkTimeout, earliestDeadline, formatHttpTimeout, MAX_TIMER_MS, parseHttpTimeout, TIMEOUT_HEADER } from './deadline.js';
 import { DeadlineExceededError, printable } from './errors.js';
 import { startCallTrace } from './call-trace.js';
 import type { MissingContextMode } from './lost-context.js';
@@ -65,19 +66,12 @@ function headerName(name: string): string {
   return lower;
 }
 
-/** Headers being prepared for one call, whatever their container. @internal */
-export interface HeaderSink {
-  has(name: string): boolean;
-  get(name: string): string | null | undefined;
-  set(name: string, value: string): void;
-}
-
-// injectContext takes a setter; one module-level setter writing to the sink of the call being
-// prepared avoids a closure per call. Safe: injection is synchronous and never re-entered.
-let sink: HeaderSink | undefined;
-function setIfAbsent(key: string, value: string): void {
-  if (!sink!.has(key)) sink!.set(key, value);
-}
+/** Writes a key unless the caller already set it: the caller's own header wins. */
+const setIfAbsent: CarrierSetter<HeaderSink> = {
+  set: (headers, key, value) => {
+    if (!headers.has(key)) headers.set(key, value);
+  },
+};
 
 /**
  * Writes the context's propagated keys that the caller did not set, then the remaining budget.
@@ -91,14 +85,7 @@ export function writeHeaders(
   now: number,
   headers: HeaderSink,
 ): void {
-  if (ctx !== undefined) {
-    sink = headers;
-    try {
-      injectContext(ctx, setIfAbsent, out.allow);
-    } finally {
-      sink = undefined;
-    }
-  }
+  if (ctx !== undefined) injectContext(ctx, setIfAbsent, headers, out.allow);
   const name = out.timeoutHeader;
   if (deadline === undefined || name === false) return;
   const budget = formatHttpTimeout(deadline - now);

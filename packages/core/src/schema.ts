@@ -66,12 +66,30 @@ const RESERVED = new Set([
  * @throws {@link InvalidMetadataError} when the result is still not a valid wire key.
  */
 export function normalizeKey(name: string): string {
-  const key = name
-    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2')
-    .replace(/[\s_.]+/g, '-')
-    .toLowerCase();
+  const key = wireForm(name);
   checkWireKey(name, key);
+  return key;
+}
+
+// Turning a name into wire form costs a few regex passes; names repeat (they are written in
+// code), so results are remembered, a bounded number of them. A pure function's memo: nothing
+// in it depends on, or is borrowed by, the request being served.
+const wireForms = new Map<string, string>();
+
+/**
+ * The wire form of a name, without checking it is a valid key: the one rule by which context
+ * values are both written and read (`get('tenantId')` reads `tenant-id`). @internal
+ */
+export function wireForm(name: string): string {
+  let key = wireForms.get(name);
+  if (key === undefined) {
+    key = name
+      .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+      .replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2')
+      .replace(/[\s_.]+/g, '-')
+      .toLowerCase();
+    if (wireForms.size < 512) wireForms.set(name, key);
+  }
   return key;
 }
 
@@ -169,4 +187,51 @@ export function checkValue(key: string, value: unknown): string {
   const problem = valueProblem(def, value);
   if (problem !== undefined) throw new InvalidMetadataError(key, `value ${problem}`);
   return value as string;
+}
+
+/** Values to set: wire names or camelCase/snake_case forms of declared keys. */
+export type ContextValues = Readonly<Record<string, string | undefined>>;
+
+/** Ids that code may not change once a chain started. */
+const FIXED = new Set(['trace-id', 'request-id']);
+
+/**
+ * Validates values set by code, in wire form; throws where a value cannot go on the wire.
+ * @internal
+ */
+export function checkedValues(values: ContextValues): [string, string][] {
+  const out: [string, string][] = [];
+  for (const name of Object.keys(values)) {
+    const value = values[name];
+    if (value === undefined) continue;
+    const key = wireForm(name);
+    if (FIXED.has(key)) throw new InvalidMetadataError(name, 'trace-id and request-id are set when a chain starts');
+    // A name that cannot be a key says which rule it breaks, before "not declared".
+    if (!slot.keys.has(key)) normalizeKey(name);
+    out.push([key, checkValue(key, value)]);
+  }
+  return out;
+}
+
+/** Validates and writes values set by code into `into`, then checks the totals. @internal */
+export function setValues(into: Map<string, string>, values: ContextValues): void {
+  for (const [key, value] of checkedValues(values)) into.set(key, value);
+  checkTotals(into);
+}
+
+/** Checks the entry and byte totals of a context's values. @internal */
+export function checkTotals(metadata: ReadonlyMap<string, string>): void {
+  let bytes = 0;
+  for (const [k, v] of metadata) bytes += k.length + v.length;
+  checkLimits(metadata.size, bytes);
+}
+
+/** @throws {@link InvalidMetadataError} past {@link LIMITS}' entries or total bytes. @internal */
+export function checkLimits(entries: number, bytes: number): void {
+  if (entries > LIMITS.entries) {
+    throw new InvalidMetadataError('(all keys)', `more than ${LIMITS.entries} propagated entries`);
+  }
+  if (bytes > LIMITS.totalBytes) {
+    throw new InvalidMetadataError('(all keys)', `propagated entries exceed ${LIMITS.totalBytes} bytes in total`);
+  }
 }

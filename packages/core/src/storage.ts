@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { RequestContext } from './context.js';
 import type { KeyDefinition } from './schema.js';
+import { warnRuntimeGaps } from './runtime.js';
 
 /**
  * The process-wide state of ctxkit. It lives on `globalThis` under a `Symbol.for` key so that
@@ -73,7 +74,10 @@ if (existing !== undefined && existing.shape !== 1) {
 
 /** The one shared slot. */
 export const slot: Slot = existing ?? createSlot();
-g[KEY] = slot;
+if (existing === undefined) {
+  g[KEY] = slot;
+  warnRuntimeGaps(); // once per process: the first copy of ctxkit to load creates the slot
+}
 
 /** The one AsyncLocalStorage holding the current request context. */
 export const als: AsyncLocalStorage<RequestContext> = slot.als;

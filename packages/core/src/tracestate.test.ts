@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileExtractor, injectContext } from './adapter.js';
+import { compileExtractor, injectContext, recordGetter, recordSetter } from './adapter.js';
 import { parseTracestate } from './tracestate.js';
 
 const REASONS = (input: string | string[]) => {
@@ -116,12 +116,7 @@ describe('trace context forwarding (no tracer)', () => {
   const extract = compileExtractor({ trust: 'edge', onDrop: () => {} });
   const out = (h: Record<string, string | string[]>) => {
     const wire: Record<string, string> = {};
-    injectContext(
-      extract((k) => h[k]),
-      (k, v) => {
-        wire[k] = v;
-      },
-    );
+    injectContext(extract(recordGetter, h), recordSetter, wire);
     return wire;
   };
 
@@ -144,13 +139,17 @@ describe('trace context forwarding (no tracer)', () => {
   });
 
   it('a started traceparent has a new parent id for every call, and no random flag on a legacy id', () => {
-    const ctx = extract(() => undefined);
+    const ctx = extract(recordGetter, {});
     const parents = new Set<string>();
-    for (let i = 0; i < 3; i++) injectContext(ctx, (k, v) => k === 'traceparent' && parents.add(v.slice(36, 52)));
+    for (let i = 0; i < 3; i++) {
+      const wire: Record<string, string> = {};
+      injectContext(ctx, recordSetter, wire);
+      parents.add(wire.traceparent!.slice(36, 52));
+    }
     expect(parents.size).toBe(3);
-    const legacy = extract((k) => (k === 'trace-id' ? '4bf92f3577b34da6a3ce929d0e0e4736' : undefined));
+    const legacy = extract(recordGetter, { 'trace-id': '4bf92f3577b34da6a3ce929d0e0e4736' });
     const wire: Record<string, string> = {};
-    injectContext(legacy, (k, v) => (wire[k] = v));
+    injectContext(legacy, recordSetter, wire);
     expect(wire.traceparent).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-00$/);
   });
 

@@ -2,7 +2,7 @@ import { getEventListeners } from 'node:events';
 import { Agent, type Dispatcher, request, fetch as undiciFetch } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { activeTimers, rejection, settle, startServer, type TestServer, within } from '../test/fetch/server.js';
-import { createContext, runWithContext, withCancel, withTimeout } from './context.js';
+import { createContext, runWithContext, withCancel, withTimeout } from './index.js';
 import { CancelledError, DeadlineExceededError, NoContextError } from './errors.js';
 import { defineKey } from './schema.js';
 import { ctxkitInterceptor } from './undici-interceptor.js';

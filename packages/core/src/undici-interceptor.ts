@@ -4,7 +4,8 @@
  * undici's types are described structurally so that core needs no undici at run time.
  */
 import { reportMissingContext } from './lost-context.js';
-import { callDeadline, compileOutgoing, type HeaderSink, OutgoingCall, type OutgoingOptions, writeHeaders } from './outgoing.js';
+import type { HeaderSink } from './carrier.js';
+import { callDeadline, compileOutgoing, OutgoingCall, type OutgoingOptions, writeHeaders } from './outgoing.js';
 import { als } from './storage.js';
 
 /** The part of undici's `DispatchController` the interceptor uses. */

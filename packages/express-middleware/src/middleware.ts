@@ -14,8 +14,9 @@ type ResolveUser = CtxkitExpressOptions['resolveUser'];
  * middleware, Express 5 async handler, and in the listeners of the request and response
  * streams (body parsers included), on Express 4 and 5.
  *
- * Per request: the context is built from the headers by core (trace id, and with the default
- * `trust: 'internal'` the request id, user id and declared keys of peers), `trace-id` and
+ * Per request: the context is built from the headers by core (with the default edge rule only
+ * the trace id is taken from the client; with `trust: 'internal'` also the request id, user id
+ * and declared keys of trusted peers), `trace-id` and
  * `request-id` reply headers are set, a client disconnect cancels the context
  * (`CancelledError`), and when a deadline applies (`request-timeout-ms` header,
  * `defaultTimeoutMs`, clamped to `maxTimeoutMs`) its passing answers 504 unless the response
@@ -27,7 +28,7 @@ type ResolveUser = CtxkitExpressOptions['resolveUser'];
  * @throws RangeError (at creation) for a negative or non-finite timeout option.
  * @example
  * const app = express();
- * app.use(ctxkit({ defaultTimeoutMs: 5_000 })); // internal service: trusts peers' keys
+ * app.use(ctxkit({ defaultTimeoutMs: 5_000 })); // edge rule: a client sets only the trace id
  * app.use(express.json());
  * app.post('/orders', async (req, res) => {
  *   const { userId, signal } = currentContext();
@@ -36,7 +37,8 @@ type ResolveUser = CtxkitExpressOptions['resolveUser'];
  * app.use(ctxkitErrorHandler());
  */
 export function ctxkit(options: CtxkitExpressOptions = {}): RequestHandler {
-  const start = compileHttpContext<Request>({ ...options, trust: options.trust ?? 'internal' });
+  // No trust override: core's default is the edge rule, safe when this is copied into a public app.
+  const start = compileHttpContext<Request>(options);
   const resolveUser = options.resolveUser;
 
   return function ctxkitMiddleware(req, res, next) {

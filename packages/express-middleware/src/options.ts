@@ -5,7 +5,7 @@ import type { Request } from 'express';
 /**
  * Options of the {@link ctxkit} middleware, resolved once when it is created.
  *
- * Extends core's `HttpContextOptions`: `trust` (here default `'internal'`, see below),
+ * Extends core's `HttpContextOptions`: `trust` (default `'edge'`, see below),
  * `defaultTimeoutMs` and `maxTimeoutMs` (milliseconds), `timeoutHeader` (default
  * `request-timeout-ms`), `echoHeaders` (default: `trace-id` and `request-id`), `readBaggage` and
  * `onDrop(drop, req)`: every dropped incoming value with its reason and the ids of the request's
@@ -14,11 +14,11 @@ import type { Request } from 'express';
  */
 export interface CtxkitExpressOptions extends HttpContextOptions<Request> {
   /**
-   * Which incoming keys to honour besides the trace id. Default `'internal'`: Express services
-   * are mostly internal, so `user-id` and every declared key are taken from peers. A
-   * public-facing Express app must pass `'edge'` (clients then set nothing but the trace id;
-   * the user comes from {@link CtxkitExpressOptions.resolveUser}) or a rule naming trusted
-   * proxies.
+   * Which incoming keys to honour besides the trace id. Default `'edge'`, the rule of every HTTP
+   * adapter, because a default copied into a public app must be safe: a client's `user-id`,
+   * `request-id` and declared keys are refused (the user comes from
+   * {@link CtxkitExpressOptions.resolveUser}). An internal service that trusts its peers says
+   * `'internal'`, or passes a rule naming the trusted proxies and keys.
    */
   readonly trust?: HttpContextOptions<Request>['trust'];
   /**

@@ -26,7 +26,7 @@ describe.each(majors)('%s', (_name, express) => {
     let served = 0;
     const app = express();
     // Internal trust: every declared key is read, so every hostile value meets validation.
-    app.use(ctxkit({ onDrop: (drop) => drops.push(drop) }));
+    app.use(ctxkit({ trust: 'internal', onDrop: (drop) => drops.push(drop) }));
     app.get('/', (_req, res) => {
       served++;
       const ctx = currentContext();
@@ -130,7 +130,7 @@ describe.each(majors)('%s', (_name, express) => {
   it('onDrop gets the request and the ids the reply echoes', async () => {
     const seen: unknown[] = [];
     const app = express();
-    app.use(ctxkit({ onDrop: (drop, req) => seen.push([drop.key, drop.traceId, drop.requestId, req.url, req.headers['x-n']]) }));
+    app.use(ctxkit({ trust: 'internal', onDrop: (drop, req) => seen.push([drop.key, drop.traceId, drop.requestId, req.url, req.headers['x-n']]) }));
     app.get('/d', (_req, res) => {
       res.json({});
     });

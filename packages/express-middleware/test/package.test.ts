@@ -13,7 +13,7 @@ const body = `
   const results = [];
   for (const express of [express5, express4]) {
     const app = express();
-    app.use(ctxkit({ defaultTimeoutMs: 1000 }));
+    app.use(ctxkit({ defaultTimeoutMs: 1000, trust: 'internal' }));
     app.use(express.json());
     app.post('/', (req, res) => res.json({ same: currentContext() === req.ctx, user: req.ctx.userId, body: req.body }));
     app.use(ctxkitErrorHandler({ logger: false }));

@@ -19,20 +19,30 @@ describe.each(majors)('%s', (_name, express) => {
   }
   const headers = { 'trace-id': traceIdOf(7), 'tenant-id': 'acme', 'user-id': 'u-9', 'request-id': 'req-from-peer' };
 
-  it("trusts a peer's declared keys, user id and request id by default (internal services)", async () => {
+  it("refuses a client's user id, request id and declared keys by default (the edge rule)", async () => {
     const port = await serve();
-    const answer = await call(port, '/', { headers });
-    expect(answer.json()).toEqual({ tenant: 'acme', user: 'u-9', requestId: 'req-from-peer' });
-    expect(answer.headers['request-id']).toBe('req-from-peer');
+    const answer = await call(port, '/', { headers: { ...headers, 'user-id': 'admin', 'request-id': 'attacker-chosen' } });
+    const body = answer.json();
+    expect(body).toMatchObject({ tenant: null, user: null });
+    expect(body.requestId).not.toBe('attacker-chosen');
+    expect(answer.headers['request-id']).toBe(body.requestId);
+    expect(answer.headers['trace-id']).toBe(traceIdOf(7)); // trace ids are honoured at the edge
   });
 
-  it("trust: 'edge' ignores them: only the trace id is taken from a client", async () => {
+  it("trust: 'edge' says the default out loud", async () => {
     const port = await serve({ trust: 'edge' });
     const answer = await call(port, '/', { headers });
     const body = answer.json();
     expect(body).toMatchObject({ tenant: null, user: null });
     expect(body.requestId).not.toBe('req-from-peer');
     expect(answer.headers['trace-id']).toBe(traceIdOf(7));
+  });
+
+  it("trust: 'internal' takes a peer's declared keys, user id and request id", async () => {
+    const port = await serve({ trust: 'internal' });
+    const answer = await call(port, '/', { headers });
+    expect(answer.json()).toEqual({ tenant: 'acme', user: 'u-9', requestId: 'req-from-peer' });
+    expect(answer.headers['request-id']).toBe('req-from-peer');
   });
 
   it('a trust rule honours the listed keys from the listed peers only', async () => {

@@ -1,12 +1,13 @@
-import { DeadlineExceededError, runWithContext } from '@ctxkit/core';
+import { DeadlineExceededError, type OwnedContext, runWithContext } from '@ctxkit/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { sendErrorReply } from './error-handler.js';
 import { markAnswered } from './handler-guard.js';
 
 /**
  * Listens to a context's signal and answers 504 when the deadline passes before a reply was
- * sent. One small object per request that has a deadline, instead of a closure; the reply goes
- * through the error handler (as a {@link DeadlineExceededError}) and `onError` hooks, in the
- * request's context.
+ * sent. One small object per request that has a deadline, instead of a closure. The 504 is
+ * written directly, not through the error handler, so that it is ctxkit's answer whatever
+ * error handler the application installed.
  */
 export class DeadlineReply {
   readonly #request: FastifyRequest;
@@ -19,16 +20,45 @@ export class DeadlineReply {
 
   handleEvent(event: Event): void {
     const reason: unknown = (event.target as AbortSignal).reason;
-    const reply = this.#reply;
-    // A cancellation means the client left: nothing can be sent. A reply already started
-    // (headers out, say a stream) is left to finish or fail; its work sees the aborted signal.
-    if (!(reason instanceof DeadlineExceededError) || reply.sent || reply.raw.headersSent) return;
-    runWithContext(this.#request.ctx, () => sendDeadline(reply, reason));
+    // A cancellation means the client left: nothing can be sent.
+    // In the context: onSend hooks and log lines of the 504 see it (the timer fired outside).
+    if (reason instanceof DeadlineExceededError) runWithContext(this.#request.ctx, sendDeadline, this.#request, this.#reply, reason);
   }
 }
 
-/** Sends the deadline error; 504 is preset so that Fastify's default error handler keeps it. */
-function sendDeadline(reply: FastifyReply, reason: DeadlineExceededError): void {
+/**
+ * Fastify's own handler timeout (`FST_ERR_HANDLER_TIMEOUT`, 503 by itself) is the same event as
+ * the context's deadline, since the deadline is capped by it, and it fires first (Fastify armed
+ * its timer before ctxkit's). Fastify aborts `request.signal` before it sends its error and
+ * leaves a reply a listener sent intact: this listener answers ctxkit's 504 there, then aborts
+ * the context with {@link DeadlineExceededError}. Only for routes with a handler timeout.
+ */
+export class HandlerTimeoutReply {
+  readonly #request: FastifyRequest;
+  readonly #reply: FastifyReply;
+
+  constructor(request: FastifyRequest, reply: FastifyReply) {
+    this.#request = request;
+    this.#reply = reply;
+  }
+
+  handleEvent(event: Event): void {
+    const reason = (event.target as AbortSignal).reason as { code?: unknown } | undefined;
+    if (reason?.code !== 'FST_ERR_HANDLER_TIMEOUT') return; // a disconnect: core cancels the context
+    const timedOut = new DeadlineExceededError();
+    runWithContext(this.#request.ctx, sendDeadline, this.#request, this.#reply, timedOut);
+    // After sending: aborting runs the context's listeners synchronously, and they must find
+    // the reply already sent.
+    (this.#request.ctx as OwnedContext).cancel(timedOut);
+  }
+}
+
+/**
+ * Sends the deadline's 504 unless a reply already started (a stream's headers are out: it is
+ * left to finish or fail; its work sees the aborted signal).
+ */
+export function sendDeadline(request: FastifyRequest, reply: FastifyReply, reason: DeadlineExceededError): void {
+  if (reply.sent || reply.raw.headersSent) return;
   markAnswered(reply); // the handler, still running, is not to answer again (see guardHandler)
-  reply.code(504).send(reason);
+  sendErrorReply(reply, reason, request.ctx.traceId);
 }

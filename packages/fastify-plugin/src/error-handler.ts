@@ -1,25 +1,60 @@
-import { DeadlineExceededError, type OwnedContext } from '@ctxkit/core';
-import { errorResponse } from '@ctxkit/core/adapter';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { markAnswered } from './handler-guard.js';
+import { CtxkitError, type RequestContext } from '@ctxkit/core';
+import { errorResponse, isStatusError } from '@ctxkit/core/adapter';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+/** A Fastify error handler, as `setErrorHandler` takes it. */
+export type FastifyErrorHandler = (
+  this: FastifyInstance,
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) => unknown;
 
 /**
- * Answers an error with core's `errorResponse`: the HTTP status of the gRPC or ctxkit code and
- * a JSON body `{ code, message, traceId }` that never carries internals. Unexpected errors are
- * logged in full on `request.log`, whose lines carry the trace id.
+ * Sends core's `errorResponse` for `error` directly (status and JSON `{ code, message, traceId }`),
+ * without Fastify's error handler: ctxkit's own answers (the deadline's 504) must not depend on
+ * the handler the application chose.
  *
- * Fastify's own handler timeout (`FST_ERR_HANDLER_TIMEOUT`, 503 by itself) is the same event
- * as the context's deadline, since the deadline is capped by it: it is answered 504 like a
- * deadline, and the context is aborted with {@link DeadlineExceededError} at that moment.
+ * @returns whether the error is unexpected (to be logged in full).
+ */
+export function sendErrorReply(reply: FastifyReply, error: unknown, traceId: string | undefined): boolean {
+  const { status, body, internal } = errorResponse(error, traceId);
+  reply.code(status).type('application/json; charset=utf-8').send(body);
+  return internal;
+}
+
+/**
+ * An error handler for the application to install: answers every error with core's
+ * `errorResponse` (the HTTP status of a gRPC status error or ctxkit error, a Fastify 4xx kept,
+ * anything else 500) and a JSON body `{ code, message, traceId }` that never carries internals.
+ * Unexpected errors are logged in full on `request.log`, whose lines carry the trace id.
+ *
+ * The plugin never installs it: an application's error handler is the application's. To keep
+ * your own handler for everything ctxkit does not know, use {@link composeErrorHandler}.
+ *
+ * @example
+ * await app.register(ctxkit, { defaultTimeoutMs: 5_000 });
+ * app.setErrorHandler(ctxkitErrorHandler);
  */
 export function ctxkitErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const ctx = request.ctx as OwnedContext | null;
-  const timedOut = error.code === 'FST_ERR_HANDLER_TIMEOUT' ? new DeadlineExceededError() : undefined;
-  const { status, body, internal } = errorResponse(timedOut ?? error, ctx?.traceId);
-  if (internal) request.log.error({ err: error }, 'request failed');
-  if (timedOut !== undefined) markAnswered(reply); // the handler is still running (see guardHandler)
-  reply.code(status).type('application/json; charset=utf-8').send(body);
-  // After sending: aborting runs the context's listeners synchronously, and they must find
-  // the reply already sent.
-  if (timedOut !== undefined) ctx?.cancel(timedOut);
+  const ctx = request.ctx as RequestContext | null;
+  if (sendErrorReply(reply, error, ctx?.traceId)) request.log.error({ err: error }, 'request failed');
+}
+
+/**
+ * Composes ctxkit's error mapping with the application's own handler: ctxkit errors
+ * (`DeadlineExceededError` → 504, `CancelledError` → 499, `InvalidMetadataError`…) and gRPC
+ * status errors (`NOT_FOUND` → 404…) are answered as {@link ctxkitErrorHandler} does; every
+ * other error goes to `own`, unchanged, with Fastify's `this`.
+ *
+ * @example
+ * app.setErrorHandler(composeErrorHandler((error, request, reply) => {
+ *   reply.code(error.statusCode ?? 500).send({ message: 'sorry' });
+ * }));
+ */
+export function composeErrorHandler(own: FastifyErrorHandler): FastifyErrorHandler {
+  return function ctxkitComposedErrorHandler(error, request, reply) {
+    if (error instanceof CtxkitError || isStatusError(error)) return ctxkitErrorHandler(error, request, reply);
+    return own.call(this, error, request, reply);
+  };
 }

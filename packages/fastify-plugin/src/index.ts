@@ -5,7 +5,6 @@
  */
 
 export { ctxkit, ctxkit as default } from './plugin.js';
+export { ctxkitErrorHandler, composeErrorHandler } from './error-handler.js';
 export type { CtxkitFastifyOptions } from './options.js';
-
-// --- for adapter authors and custom error handlers ---
-export { ctxkitErrorHandler } from './error-handler.js';
+export type { FastifyErrorHandler } from './error-handler.js';

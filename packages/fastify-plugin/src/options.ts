@@ -24,10 +24,4 @@ export interface CtxkitFastifyOptions extends HttpContextOptions<FastifyRequest>
    * resolveUser: (request) => request.user?.sub // after @fastify/jwt's jwtVerify()
    */
   readonly resolveUser?: ((request: FastifyRequest) => string | undefined | Promise<string | undefined>) | undefined;
-  /**
-   * Installs the error handler that answers errors with core's `errorResponse` (status and JSON
-   * `{ code, message, traceId }`) and logs unexpected ones in full. Default `true`; with `false`
-   * the application's own error handler sees every error (a deadline is `DeadlineExceededError`).
-   */
-  readonly errorHandler?: boolean | undefined;
 }

@@ -1,17 +1,14 @@
-import { type RequestContext, runWithContext, tryCurrentContext } from '@ctxkit/core';
+import { type DeadlineExceededError, type RequestContext, runWithContext, tryCurrentContext } from '@ctxkit/core';
 import { compileHttpContext, echoedIds, type HttpContextStarter } from '@ctxkit/core/adapter';
 import type {
   FastifyInstance,
   FastifyPluginCallback,
-  FastifyReply,
   FastifyRequest,
-  HookHandlerDoneFunction,
   preHandlerHookHandler,
   RouteOptions,
 } from 'fastify';
 import fp from 'fastify-plugin';
-import { DeadlineReply } from './deadline-reply.js';
-import { ctxkitErrorHandler } from './error-handler.js';
+import { DeadlineReply, HandlerTimeoutReply, sendDeadline } from './deadline-reply.js';
 import { guardHandler } from './handler-guard.js';
 import type { CtxkitFastifyOptions } from './options.js';
 import { bindLogIds } from './request-log.js';
@@ -63,15 +60,19 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
     // gives up on the handler: the smaller budget wins and both answer 504. Reading routeOptions
     // builds an object: only when some route has a handler timeout.
     const cap = routeCaps ? request.routeOptions.handlerTimeout : 0;
-    const ctx = start(request.raw, reply.raw, request.id, cap !== undefined && cap > 0 ? cap : undefined, request);
+    const capped = cap !== undefined && cap > 0;
+    const ctx = start(request.raw, reply.raw, request.id, capped ? cap : undefined, request);
     request.ctx = ctx;
+    // With a handler timeout Fastify already made request.signal: listening costs no allocation.
+    if (capped) request.signal.addEventListener('abort', new HandlerTimeoutReply(request, reply), { once: true });
     if (echoTrace) reply.header('trace-id', ctx.traceId);
     if (echoRequest) reply.header('request-id', ctx.requestId);
     if (logging) bindLogIds(request, reply, ctx);
     if (ctx.deadline !== undefined) {
       const signal = ctx.signal; // first access arms the deadline timer
       if (signal.aborted) {
-        runWithContext(ctx, () => failAtOnce(reply, signal.reason, done));
+        // Answered from the hook, without done(): no later hook, nor the handler, runs.
+        runWithContext(ctx, sendDeadline, request, reply, signal.reason as DeadlineExceededError);
         return;
       }
       signal.addEventListener('abort', new DeadlineReply(request, reply), { once: true });
@@ -90,14 +91,9 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
     else runWithContext(ctx, done);
   });
 
-  if (options.errorHandler !== false) fastify.setErrorHandler(ctxkitErrorHandler);
+  // No setErrorHandler: the application's error handler is the application's (ctxkit's own
+  // 504 is written directly). ctxkitErrorHandler and composeErrorHandler are offered instead.
   next();
-}
-
-/** A deadline already gone when the request arrived (a client timeout of 0, say): 504 now. */
-function failAtOnce(reply: FastifyReply, reason: unknown, done: HookHandlerDoneFunction): void {
-  reply.code(504);
-  done(reason as Error);
 }
 
 /** The client went away before the reply was complete: logged as 499. */
@@ -122,6 +118,7 @@ function appendHook(
  * @throws RangeError at registration for a negative or non-finite timeout option.
  * @example
  * const app = Fastify({ logger: true });
+ * app.setErrorHandler(ctxkitErrorHandler); // optional: errors as `{ code, message, traceId }`
  * await app.register(ctxkit, {
  *   defaultTimeoutMs: 5_000,
  *   maxTimeoutMs: 30_000,

@@ -1,6 +1,7 @@
 import { currentContext } from '@ctxkit/core';
 import fp from 'fastify-plugin';
 import { afterEach, expect, it } from 'vitest';
+import { ctxkitErrorHandler } from '../src/index.js';
 import { call, callDownstream, closeAll, listen, makeApp, startDownstream } from './helpers.js';
 
 afterEach(closeAll);
@@ -26,6 +27,7 @@ async function userApp(options: Parameters<typeof makeApp>[0] = {}) {
   const { app, log } = await makeApp(options, {}, async (a) => {
     await a.register(fakeJwt);
   });
+  app.setErrorHandler(ctxkitErrorHandler);
   app.get('/me', async (request) => {
     request.log.info('handling');
     const sent = await callDownstream(downstream.port);

@@ -11,6 +11,7 @@ import {
 } from '@grpc/grpc-js';
 import { CtxkitError, DeadlineExceededError, type MissingContextMode, type RequestContext, tryCurrentContext } from '@ctxkit/core';
 import { type CallSpan, injectContext, MAX_GRPC_TIMEOUT_MS, reportMissingContext, startCallTrace, type TraceSink } from '@ctxkit/core/adapter';
+import { metadataSetIfAbsent, metadataSetter } from './metadata.js';
 
 /** Options of {@link clientInterceptor}, resolved once when it is created. */
 export interface ClientInterceptorOptions {
@@ -78,16 +79,6 @@ export function clientInterceptor(options: ClientInterceptorOptions = {}): Inter
 type InterceptingCallInterface = ReturnType<NextCall>;
 type MessageContext = Parameters<InterceptingCallInterface['sendMessageWithContext']>[0];
 
-// The metadata being written by injectContext, which runs synchronously: module-level setters
-// reading it spare a closure per call.
-let target: Metadata | undefined;
-function setKey(key: string, value: string): void {
-  target!.set(key, value);
-}
-function addKey(key: string, value: string): void {
-  if (target!.get(key).length === 0) target!.set(key, value);
-}
-
 function deadlineMs(deadline: Deadline): number {
   return typeof deadline === 'number' ? deadline : deadline.getTime();
 }
@@ -135,12 +126,7 @@ class ContextCall extends InterceptingCall implements InterceptingListener, Trac
     // A copy, not the caller's object: callers reuse Metadata objects across calls, and keys
     // written into theirs would pass for explicit ones on the next call under another context.
     const md = metadata.clone();
-    target = md;
-    try {
-      injectContext(this.#ctx, this.#override ? setKey : addKey, this.#allow);
-    } finally {
-      target = undefined;
-    }
+    injectContext(this.#ctx, this.#override ? metadataSetter : metadataSetIfAbsent, md, this.#allow);
     // With OpenTelemetry on: the call's client span, unless grpc-js's instrumentation (which
     // runs before interceptors) already made one and wrote its traceparent.
     this.#md = md;

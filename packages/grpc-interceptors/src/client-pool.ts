@@ -13,7 +13,10 @@ export type ClientConstructor<C extends Client = Client> = new (
 export interface ClientPoolOptions {
   /** Credentials of every channel, e.g. `credentials.createInsecure()` inside a mesh. */
   readonly credentials: ChannelCredentials;
-  /** Channel options. Default {@link channelKeepalive}. */
+  /**
+   * Channel options. Default {@link channelKeepalive}, which servers in other languages accept at
+   * their default keepalive enforcement.
+   */
   readonly channelOptions?: ChannelOptions | undefined;
   /** Client interceptors. Default: one {@link clientInterceptor} with `interceptorOptions`. */
   readonly interceptors?: readonly Interceptor[] | undefined;

@@ -20,13 +20,14 @@ export type { StatusDetails } from './status-error.js';
 export { Status, toHttpStatus } from '@ctxkit/core';
 export type { StatusCode, StatusName } from '@ctxkit/core';
 
-export { serverKeepalive, channelKeepalive } from './keepalive.js';
+export { serverKeepalive, channelKeepalive, aggressiveChannelKeepalive } from './keepalive.js';
 export { setStreamResetLimit, STREAM_RESET_LIMIT } from './stream-reset.js';
 export type { StreamResetLimit } from './stream-reset.js';
 export { ClientPool } from './client-pool.js';
 export type { ClientPoolOptions, ClientConstructor } from './client-pool.js';
 
 // For adapter authors and logging set-ups.
+export { metadataGetter, metadataSetter, metadataSetIfAbsent } from './metadata.js';
 export { logJsonLine } from './error-log.js';
 export type { ErrorLogger, HandlerErrorRecord } from './error-log.js';
 export type { ServerContextOptions } from './server-context.js';

@@ -1,6 +1,7 @@
 import type { Deadline, Metadata } from '@grpc/grpc-js';
 import { CancelledError, DeadlineExceededError, type DropHandler, type OwnedContext, type TrustOption } from '@ctxkit/core';
-import { type CarrierGetter, compileExtractor } from '@ctxkit/core/adapter';
+import { compileExtractor } from '@ctxkit/core/adapter';
+import { metadataGetter } from './metadata.js';
 
 /** How the server side builds a call's context; resolved once at set-up. */
 export interface ServerContextOptions {
@@ -29,16 +30,6 @@ export type OpenContext = (metadata: Metadata, call: ServerCallInfo) => OwnedCon
 /** The opaque metadata slot where the interceptor leaves the call's context for the wrapper. */
 export const CONTEXT_SLOT = 'ctxkit.context';
 
-// The metadata being read by the extractor, which runs synchronously: one module-level getter
-// instead of a closure per call.
-let reading: Metadata | undefined;
-const readMetadata: CarrierGetter = (key) => reading!.get(key);
-const source: { timeoutMs: number | undefined; remoteAddress: string | undefined; origin: ServerCallInfo | undefined } = {
-  timeoutMs: undefined,
-  remoteAddress: undefined,
-  origin: undefined,
-};
-
 /** Compiles the builder of incoming calls' contexts. @internal */
 export function compileOpenContext(options: ServerContextOptions = {}): OpenContext {
   const trust = options.trust ?? 'internal';
@@ -54,17 +45,11 @@ export function compileOpenContext(options: ServerContextOptions = {}): OpenCont
   const needsPeer = typeof trust === 'object' && trust.from !== undefined;
 
   return function openContext(metadata, call) {
-    reading = metadata;
-    source.timeoutMs = timeoutOf(call.getDeadline());
-    source.remoteAddress = needsPeer ? peerAddress(call.getPeer()) : undefined;
-    source.origin = call;
-    let ctx: OwnedContext;
-    try {
-      ctx = extract(readMetadata, source);
-    } finally {
-      reading = undefined;
-      source.timeoutMs = source.remoteAddress = source.origin = undefined;
-    }
+    const ctx = extract(metadataGetter, metadata, {
+      timeoutMs: timeoutOf(call.getDeadline()),
+      remoteAddress: needsPeer ? peerAddress(call.getPeer()) : undefined,
+      origin: call,
+    });
     // Reading the signal arms core's deadline timer (it is created lazily).
     void ctx.signal;
     return ctx;

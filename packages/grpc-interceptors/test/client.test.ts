@@ -170,6 +170,26 @@ describe('clientInterceptor', () => {
     limited.close();
   });
 
+  it('an allow predicate that makes a gRPC call itself (re-entrant injection) leaves both calls whole', async () => {
+    const ctx = createContext({ userId: 'u-7', values: { [tenantId.name]: 'acme' } });
+    const nested: Promise<Seen>[] = [];
+    // An audit call from inside the predicate: its interceptor injects while the outer one is mid-way.
+    const audited = probeClient(server.target, [
+      clientInterceptor({
+        allow: (key) => {
+          if (key === 'user-id') nested.push(unary(client, { text: 'audit' }));
+          return true;
+        },
+      }),
+    ]);
+    const outer = await runWithContext(ctx, () => unary(audited));
+    const [inner] = await Promise.all(nested);
+    expect(outer).toMatchObject({ traceId: ctx.traceId, userId: 'u-7', tenant: 'acme' });
+    expect(inner).toMatchObject({ traceId: ctx.traceId, userId: 'u-7', tenant: 'acme' });
+    expect(nested).toHaveLength(1);
+    audited.close();
+  });
+
   it("outside any context: 'throw' throws at the call site, 'warn' warns, 'ignore' is silent", async () => {
     const throwing = probeClient(server.target, [clientInterceptor({ missingContext: 'throw' })]);
     expect(() => throwing.unary({}, () => {})).toThrow(NoContextError);

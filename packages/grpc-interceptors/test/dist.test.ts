@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 // The published entry points, as an application loads them: ESM import and CommonJS require.
 const root = fileURLToPath(new URL('..', import.meta.url));
-const EXPORTS = ['clientInterceptor', 'serverInterceptor', 'wrapService', 'statusError', 'Status', 'toHttpStatus', 'ClientPool', 'serverKeepalive', 'channelKeepalive'];
+const EXPORTS = ['clientInterceptor', 'serverInterceptor', 'wrapService', 'statusError', 'Status', 'toHttpStatus', 'ClientPool', 'serverKeepalive', 'channelKeepalive', 'aggressiveChannelKeepalive'];
 
 beforeAll(() => {
   // turbo builds before testing; a bare `vitest run` in a fresh checkout builds here.

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { createContext, runWithContext } from '@ctxkit/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClientPool, channelKeepalive, serverInterceptor, serverKeepalive } from '../src/index.js';
+import { aggressiveChannelKeepalive, ClientPool, channelKeepalive, serverInterceptor, serverKeepalive } from '../src/index.js';
 import { Probe, type Running, seen, startServer, unary } from './helpers.js';
 
 let running: Running[] = [];
@@ -40,11 +40,18 @@ describe('ClientPool', () => {
 
 describe('keepalive presets', () => {
   it('are frozen channel options a server and a client accept', async () => {
-    expect(Object.isFrozen(serverKeepalive) && Object.isFrozen(channelKeepalive)).toBe(true);
-    expect(channelKeepalive['grpc.keepalive_time_ms']).toBeLessThan(60_000); // under ALB's idle 60 s
+    expect(Object.isFrozen(serverKeepalive) && Object.isFrozen(channelKeepalive) && Object.isFrozen(aggressiveChannelKeepalive)).toBe(true);
+    // The default stays within gRPC Go's and C++'s default enforcement (one ping per 5 min, none
+    // without calls; proven against a Go server in integration/interop); the aggressive preset
+    // pings under ALB's idle 60 s.
+    expect(channelKeepalive['grpc.keepalive_time_ms']).toBeGreaterThanOrEqual(5 * 60_000);
+    expect(channelKeepalive['grpc.keepalive_permit_without_calls']).toBe(0);
+    expect(aggressiveChannelKeepalive['grpc.keepalive_time_ms']).toBeLessThan(60_000);
     const s = await server();
-    const client = new Probe(s.target, grpc.credentials.createInsecure(), { ...channelKeepalive });
-    await expect(runWithContext(createContext(), () => unary(client))).resolves.toMatchObject({ hasContext: true });
-    client.close();
+    for (const preset of [channelKeepalive, aggressiveChannelKeepalive]) {
+      const client = new Probe(s.target, grpc.credentials.createInsecure(), { ...preset });
+      await expect(runWithContext(createContext(), () => unary(client))).resolves.toMatchObject({ hasContext: true });
+      client.close();
+    }
   });
 });

@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { currentContext, createFetch, DeadlineExceededError, type CtxFetch, withTimeout, withValues } from '@ctxkit/core';
-import { ctxkit, type CtxkitFastifyOptions } from '@ctxkit/fastify';
+import { ctxkit, ctxkitErrorHandler as fastifyErrorHandler, type CtxkitFastifyOptions } from '@ctxkit/fastify';
 import { clientInterceptor, serverInterceptor, type ServerInterceptorOptions, wrapService } from '@ctxkit/grpc';
 import { Server, ServerCredentials, type ServerUnaryCall } from '@grpc/grpc-js';
 import { ctxkit as ctxkitExpress, ctxkitErrorHandler, type CtxkitExpressOptions } from '@ctxkit/express';
@@ -170,6 +170,7 @@ export async function startFastifyHop(
   const { log, fastify, ...plugin } = options;
   const app: FastifyInstance = Fastify({ ...fastify, ...(log === undefined ? {} : { loggerInstance: log }) });
   await app.register(ctxkit, plugin);
+  app.setErrorHandler(fastifyErrorHandler);
   app.post('/call', async (request) => {
     const raw = request.raw.rawHeaders;
     const received: [string, string][] = [];

@@ -1,24 +1,30 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileExtractor, injectContext } from './adapter.js';
+import { type CarrierGetter, compileExtractor, type ExtractSource, injectContext, recordGetter, recordSetter } from './adapter.js';
 import type { Drop } from './index.js';
-import { createContext, defineKey } from './index.js';
+import { createContext, defineKey, type OwnedContext } from './index.js';
 
 const tenant = defineKey('tenant-id');
 
-function headers(h: Record<string, string | string[]>) {
-  return (key: string) => h[key];
+type Headers = Record<string, string | string[]>;
+
+function headers(h: Headers): Headers {
+  return h;
 }
 
+/** An extractor reading plain records (core's `recordGetter`), collecting its drops. */
 function extractor(opts: Parameters<typeof compileExtractor>[0] = {}) {
   const drops: Drop[] = [];
-  const extract = compileExtractor({ ...opts, onDrop: (d) => drops.push(d) });
+  const compiled = compileExtractor({ ...opts, onDrop: (d) => drops.push(d) });
+  const extract = (h: Headers, source?: ExtractSource) => compiled(recordGetter, h, source);
   return { extract, drops };
 }
 
 const TP = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 const B = '4bf92f3577b34da6a3ce929d0e0e4736';
 const C = 'a3ce929d0e0e47364bf92f3577b34da6';
+const INNER = '11111111111111111111111111111111';
+const OUTER = '22222222222222222222222222222222';
 
 describe('trace id precedence', () => {
   it('traceparent, then a 32-hex trace-id, then a 32-hex x-request-id, else new', () => {
@@ -40,15 +46,15 @@ describe('trace id precedence', () => {
     const old = extract(headers({ 'trace-id': 'legacy-b', 'x-request-id': C }));
     expect([old.traceId, old.legacyTraceId]).toEqual([C, 'legacy-b']);
     const wire: Record<string, string> = {};
-    injectContext(old, (k, v) => (wire[k] = v));
+    injectContext(old, recordSetter, wire);
     expect(wire['trace-id']).toBe('legacy-b');
     expect(wire.traceparent).toMatch(new RegExp(`^00-${C}-[0-9a-f]{16}-00$`));
     const both: Record<string, string> = {};
-    injectContext(envoy, (k, v) => (both[k] = v));
+    injectContext(envoy, recordSetter, both);
     expect([both['trace-id'], both['x-request-id']]).toEqual([envoy.traceId, uuid]);
     // A W3C id that lost to the traceparent is not forwarded as a second trace.
     const lost = extract(headers({ traceparent: TP, 'trace-id': B }));
-    expect([lost.traceId, lost.legacyTraceId, lost.metadata.get('trace-id')]).toEqual([lost.traceId, undefined, lost.traceId]);
+    expect([lost.legacyTraceId, lost.metadata.get('trace-id')]).toEqual([undefined, lost.traceId]);
   });
 
   it('an invalid traceparent is dropped with a reason and the next source wins', () => {
@@ -64,22 +70,43 @@ describe('trace id precedence', () => {
     const seen: [Drop, unknown][] = [];
     const extract = compileExtractor({ trust: 'edge', onDrop: (d, origin) => seen.push([d, origin]) });
     const origin = { request: 1 };
-    const ctx = extract(headers({ traceparent: 'bad', 'x-request-id': 'r\u00e9q', 'request-timeout-ms': 'soon' }), { origin });
+    const ctx = extract(recordGetter, headers({ traceparent: 'bad', 'x-request-id': 'r\u00e9q', 'request-timeout-ms': 'soon' }), { origin });
     expect(seen.map(([d, o]) => [d.key, d.traceId, d.requestId, o])).toEqual([
       ['traceparent', ctx.traceId, ctx.requestId, origin],
       ['x-request-id', ctx.traceId, ctx.requestId, origin],
       ['request-timeout-ms', ctx.traceId, ctx.requestId, origin],
     ]);
     // A getter that throws mid-way leaves its drops behind; the next request does not get them.
-    const throwing = (key: string) => {
-      if (key === 'traceparent') return 'bad';
-      throw new Error('carrier broke');
+    const throwing: CarrierGetter<object> = {
+      get: (_carrier, key) => {
+        if (key === 'traceparent') return 'bad';
+        throw new Error('carrier broke');
+      },
     };
-    expect(() => extract(throwing)).toThrow('carrier broke');
+    expect(() => extract(throwing, {})).toThrow('carrier broke');
     seen.length = 0;
-    const next = extract(headers({ 'trace-id': B }));
+    const next = extract(recordGetter, headers({ 'trace-id': B }));
     expect(next.traceId).toBe(B);
     expect(seen).toEqual([]);
+  });
+
+  it('is re-entrant: a getter that extracts again keeps each request its own carrier and drops', () => {
+    const seen: [string, string | undefined, string][] = [];
+    const extract = compileExtractor({ trust: 'internal', onDrop: (d) => seen.push([d.key, d.traceId, d.value ?? '']) });
+    let inner: OwnedContext | undefined;
+    // A lazy carrier that, when asked for the user, serves another request first.
+    const nesting: CarrierGetter<Headers> = {
+      get: (h, key) => {
+        if (key === 'user-id') inner ??= extract(recordGetter, { 'trace-id': INNER, 'user-id': 'u-in', traceparent: 'bad-in' });
+        return h[key];
+      },
+    };
+    const outer = extract(nesting, { traceparent: 'bad-out', 'trace-id': OUTER, 'user-id': 'u-out' });
+    expect([outer.traceId, outer.userId, inner?.traceId, inner?.userId]).toEqual([OUTER, 'u-out', INNER, 'u-in']);
+    expect(seen).toEqual([
+      ['traceparent', INNER, 'bad-in'],
+      ['traceparent', OUTER, 'bad-out'],
+    ]);
   });
 
   it('duplicate values are ambiguous and dropped', () => {
@@ -189,7 +216,7 @@ describe('injection', () => {
   it('writes every propagated key in wire form, filtered when asked', () => {
     const ctx = createContext({ traceId: 't', requestId: 'r', userId: 'u', values: { tenantId: 'acme' } });
     const out: [string, string][] = [];
-    injectContext(ctx, (k, v) => out.push([k, v]));
+    injectContext(ctx, { set: (list: [string, string][], k, v) => list.push([k, v]) }, out);
     expect(out.slice(0, 4)).toEqual([
       ['trace-id', 't'],
       ['request-id', 'r'],
@@ -200,16 +227,14 @@ describe('injection', () => {
     expect(out[4]).toEqual(['traceparent', expect.stringMatching(new RegExp(`^00-${ctx.traceId}-[0-9a-f]{16}-02$`))]);
     expect(out).toHaveLength(5);
     const external: string[] = [];
-    injectContext(ctx, (k) => external.push(k), (k) => k === 'trace-id');
+    injectContext(ctx, { set: (list: string[], k) => list.push(k) }, external, (k) => k === 'trace-id');
     expect(external).toEqual(['trace-id']);
   });
 
   it('extract ∘ inject round-trips between internal hops', () => {
     const a = createContext({ userId: 'u-1', values: { tenantId: 'globex' } });
     const wire: Record<string, string> = {};
-    injectContext(a, (k, v) => {
-      wire[k] = v;
-    });
+    injectContext(a, recordSetter, wire);
     const b = extractor({ trust: 'internal' }).extract(headers(wire));
     // The traceparent a started is what b forwards: same trace, pass-through.
     expect(new Map(b.metadata)).toEqual(new Map([...a.metadata, ['traceparent', wire.traceparent!]]));
