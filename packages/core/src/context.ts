@@ -7,9 +7,6 @@ import { CancelledError, DeadlineExceededError } from './errors.js';
 import { type ContextKey, type ContextValues, checkedValues, checkLimits, wireForm } from './schema.js';
 import { als, slot } from './storage.js';
 
-/** The header a legacy trace id from Envoy or Istio comes in (kept beside the W3C id). */
-export const LEGACY_REQUEST_ID = 'x-request-id';
-
 /**
  * The context of one request: its ids, deadline, cancellation and propagated values.
  * Immutable for the code that reads it; children are derived with {@link withTimeout},
@@ -20,8 +17,10 @@ export interface RequestContext {
   readonly traceId: string;
   /**
    * A legacy trace id that is not a W3C one (an opaque `trace-id` from an old service, a UUID
-   * `x-request-id` from Envoy), received or given, kept beside {@link traceId}: logged with it
-   * and forwarded unchanged under the header it came in. `undefined` when there was none.
+   * `x-request-id` from Envoy when nothing else named the trace), received or given, kept beside
+   * {@link traceId} and logged with it. A `trace-id` travels on unchanged under its header; an
+   * `x-request-id` as the request id's header does (from a peer trusted with the request id).
+   * `undefined` when there was none.
    */
   readonly legacyTraceId: string | undefined;
   /** The id of the request that started this chain. */
@@ -103,6 +102,8 @@ export class Context implements OwnedContext {
   _ended = false;
   /** Whether ctxkit chose the trace id at random (then a `traceparent` it starts says so). */
   _randomTraceId = false;
+  /** A legacy trace id kept beside the W3C one (see {@link RequestContext.legacyTraceId}). */
+  _legacyTraceId: string | undefined = undefined;
 
   constructor(
     readonly traceId: string,
@@ -126,9 +127,7 @@ export class Context implements OwnedContext {
   }
 
   get legacyTraceId(): string | undefined {
-    // A legacy id travels as the wire value of the header it came in (see extract.ts).
-    const sent = this.metadata.get('trace-id');
-    return sent !== undefined && sent !== this.traceId ? sent : this.metadata.get(LEGACY_REQUEST_ID);
+    return this._legacyTraceId;
   }
 
   remainingMs(): number {
@@ -210,6 +209,11 @@ export class Context implements OwnedContext {
       timer.unref();
       this._timer = timer;
     }
+  }
+
+  /** The deadline passed as a transport timing a call under this context saw it. @internal */
+  _expire(): void {
+    this._abort(new DeadlineExceededError());
   }
 
   _abort(reason: Error): void {

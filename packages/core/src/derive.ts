@@ -43,6 +43,7 @@ function deriveContext(parent: RequestContext | undefined, deadline: number | un
     shares,
   );
   child._randomTraceId = (parent as Partial<Context>)._randomTraceId === true;
+  child._legacyTraceId = parent.legacyTraceId;
   return child;
 }
 
@@ -89,6 +90,7 @@ export function createContext(init: ContextInit = {}): OwnedContext {
   if (parent === undefined) {
     const root = new Context(traceId, requestId, metadata, deadline, deadline !== undefined, undefined);
     root._randomTraceId = traceId !== init.traceId;
+    if (init.traceId !== undefined && traceId !== init.traceId) root._legacyTraceId = init.traceId;
     return root;
   }
   return deriveContext(parent, deadline, metadata);
@@ -150,7 +152,7 @@ export function withValues<R>(values: ContextValues, fn: () => R): R {
 }
 
 /** Typed form of {@link withValues} for one declared key: a value of the wrong type does not compile. */
-export function withValue<T extends string, R>(key: ContextKey<T>, value: T, fn: () => R): R {
+export function withValue<T extends string, R>(key: ContextKey<T>, value: NoInfer<T>, fn: () => R): R {
   return withValues({ [key.name]: value }, fn);
 }
 

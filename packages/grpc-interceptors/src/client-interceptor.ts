@@ -9,8 +9,17 @@ import {
   Metadata,
   status as grpcStatus,
 } from '@grpc/grpc-js';
-import { CtxkitError, DeadlineExceededError, type MissingContextMode, type RequestContext, tryCurrentContext } from '@ctxkit/core';
-import { type CallSpan, injectContext, MAX_GRPC_TIMEOUT_MS, reportMissingContext, startCallTrace, type TraceSink } from '@ctxkit/core/adapter';
+import { type MissingContextMode, type RequestContext, tryCurrentContext } from '@ctxkit/core';
+import {
+  abortStatus,
+  type CarrierSetter,
+  callDeadline,
+  injectContext,
+  MAX_GRPC_TIMEOUT_MS,
+  OutgoingCall,
+  reportMissingContext,
+  type TraceSink,
+} from '@ctxkit/core/adapter';
 import { metadataSetIfAbsent, metadataSetter } from './metadata.js';
 
 /** Options of {@link clientInterceptor}, resolved once when it is created. */
@@ -37,7 +46,7 @@ export interface ClientInterceptorOptions {
  * deadline aborted it). A context with no time left fails the call at once with
  * DEADLINE_EXCEEDED (CANCELLED when cancelled) and sends nothing. Works for all four call kinds.
  *
- * @throws {@link NoContextError} from the call site, for a call outside any context, when
+ * @throws `NoContextError` (from `@ctxkit/core`) from the call site, for a call outside any context, when
  *   `missingContext` is `'throw'`.
  * @example
  * const client = new pkg.Orders(target, credentials.createInsecure(), {
@@ -46,7 +55,7 @@ export interface ClientInterceptorOptions {
  */
 export function clientInterceptor(options: ClientInterceptorOptions = {}): Interceptor {
   const missing = options.missingContext ?? 'warn';
-  const override = options.override === true;
+  const setter = options.override === true ? metadataSetter : metadataSetIfAbsent;
   const allow = options.allow;
 
   return function ctxkitClientInterceptor(callOptions: InterceptorOptions, nextCall: NextCall): InterceptingCall {
@@ -55,23 +64,16 @@ export function clientInterceptor(options: ClientInterceptorOptions = {}): Inter
       if (missing !== 'ignore') reportMissingContext(missing, `gRPC call ${callOptions.method_definition.path}`);
       return new InterceptingCall(nextCall(callOptions));
     }
-    const signal = ctx.signal;
-    if (signal.aborted) return expiredCall(signal.reason);
-    // The call's deadline: the earlier of the caller's and the context's, never further than
-    // grpc-js servers can read (MAX_GRPC_TIMEOUT_MS).
-    const own = callOptions.deadline;
-    const ownMs = own === undefined ? Number.POSITIVE_INFINITY : deadlineMs(own);
-    const deadline = Math.min(ctx.deadline ?? Number.POSITIVE_INFINITY, ownMs);
-    let next: InterceptingCallInterface;
-    if (deadline === Number.POSITIVE_INFINITY) {
-      next = nextCall(callOptions);
-    } else {
-      const now = Date.now();
-      if (deadline <= now) return expiredCall(new DeadlineExceededError());
-      const use = deadline - now > MAX_GRPC_TIMEOUT_MS ? now + MAX_GRPC_TIMEOUT_MS : deadline;
-      next = use === ownMs ? nextCall(callOptions) : nextCall({ ...callOptions, deadline: use });
-    }
-    return new ContextCall(next, ctx, signal, override, allow, callOptions.method_definition.path);
+    // Core's outgoing-call lifecycle: the earlier of the caller's deadline and the context's,
+    // never further than grpc-js servers can read; grpc-js times the call itself.
+    const now = Date.now();
+    const own = epochMs(callOptions.deadline);
+    const deadline = callDeadline(ctx, own, undefined, now, MAX_GRPC_TIMEOUT_MS);
+    const link = new CallLink(callOptions.method_definition.path);
+    const early = link.start(ctx, undefined, deadline, now, true);
+    if (early !== undefined) return expiredCall(early);
+    const next = deadline === own ? nextCall(callOptions) : nextCall({ ...callOptions, deadline });
+    return new ContextCall(next, ctx, link, setter, allow);
   };
 }
 
@@ -79,81 +81,84 @@ export function clientInterceptor(options: ClientInterceptorOptions = {}): Inter
 type InterceptingCallInterface = ReturnType<NextCall>;
 type MessageContext = Parameters<InterceptingCallInterface['sendMessageWithContext']>[0];
 
-function deadlineMs(deadline: Deadline): number {
-  return typeof deadline === 'number' ? deadline : deadline.getTime();
-}
-
-/** The gRPC status an aborted context's reason means. */
-function abortStatus(reason: unknown): { code: grpcStatus; details: string } {
-  // A ctxkit reason carries its own status (DeadlineExceededError → 4, CancelledError → 1).
-  if (reason instanceof CtxkitError) return { code: reason.grpcCode as number as grpcStatus, details: reason.message };
-  return { code: grpcStatus.CANCELLED, details: 'cancelled by the request context' };
+/** A grpc-js deadline as epoch ms; `undefined` for none (absent or Infinity). */
+function epochMs(deadline: Deadline | undefined): number | undefined {
+  if (deadline === undefined) return undefined;
+  const ms = typeof deadline === 'number' ? deadline : deadline.getTime();
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 /**
- * One call under a context: writes the context's keys into the outgoing metadata and cancels the
- * call when the context aborts. It is its own abort listener (`handleEvent`) and its own inner
- * listener, so a call allocates no closures; the abort listener goes when the status arrives.
+ * The lifecycle of one call: aborting the context cancels the call with the status its reason
+ * means; with a tracer on, the call's span. It is the sink the tracer writes metadata through.
  */
-class ContextCall extends InterceptingCall implements InterceptingListener, TraceSink {
+class CallLink extends OutgoingCall implements TraceSink {
+  call: InterceptingCall | undefined = undefined;
+  /** The metadata being prepared, while the tracer writes it. */
+  md: Metadata | undefined = undefined;
+
+  constructor(readonly path: string) {
+    super();
+  }
+
+  has(key: string): boolean {
+    return this.md!.get(key).length !== 0;
+  }
+
+  set(key: string, value: string): void {
+    this.md!.set(key, value);
+  }
+
+  cancel(reason: unknown): void {
+    const { code, details } = abortStatus(reason);
+    this.call?.cancelWithStatus(code as number as grpcStatus, details);
+  }
+}
+
+/**
+ * One call under a context: writes the context's keys into the outgoing metadata, and is its
+ * own inner listener, so that the call's lifecycle is released when the status arrives.
+ */
+class ContextCall extends InterceptingCall implements InterceptingListener {
   readonly #ctx: RequestContext;
-  readonly #signal: AbortSignal;
-  readonly #override: boolean;
+  readonly #link: CallLink;
+  readonly #setter: CarrierSetter<Metadata>;
   readonly #allow: ((key: string) => boolean) | undefined;
-  readonly #path: string;
   #listener: Partial<InterceptingListener> | undefined = undefined;
-  #span: CallSpan | undefined = undefined;
-  /** The metadata being prepared, while the tracer writes it (the call is its own sink). */
-  #md: Metadata | undefined = undefined;
 
   constructor(
     next: InterceptingCallInterface,
     ctx: RequestContext,
-    signal: AbortSignal,
-    override: boolean,
+    link: CallLink,
+    setter: CarrierSetter<Metadata>,
     allow: ((key: string) => boolean) | undefined,
-    path: string,
   ) {
     super(next);
     this.#ctx = ctx;
-    this.#signal = signal;
-    this.#override = override;
+    this.#link = link;
+    this.#setter = setter;
     this.#allow = allow;
-    this.#path = path;
+    link.call = this;
   }
 
   override start(metadata: Metadata, listener?: Partial<InterceptingListener>): void {
     // A copy, not the caller's object: callers reuse Metadata objects across calls, and keys
     // written into theirs would pass for explicit ones on the next call under another context.
     const md = metadata.clone();
-    injectContext(this.#ctx, this.#override ? metadataSetter : metadataSetIfAbsent, md, this.#allow);
-    // With OpenTelemetry on: the call's client span, unless grpc-js's instrumentation (which
-    // runs before interceptors) already made one and wrote its traceparent.
-    this.#md = md;
-    this.#span = startCallTrace(this.#ctx, { transport: 'grpc', method: this.#path, target: '' }, this, this.#allow);
-    this.#md = undefined;
     this.#listener = listener;
-    this.#signal.addEventListener('abort', this);
     try {
+      injectContext(this.#ctx, this.#setter, md, this.#allow);
+      // With OpenTelemetry on: the call's client span, unless grpc-js's instrumentation (which
+      // runs before interceptors) already made one and wrote its traceparent.
+      const link = this.#link;
+      link.md = md;
+      link.trace(this.#ctx, { transport: 'grpc', method: link.path, target: '' }, link, this.#allow);
+      link.md = undefined;
       super.start(md, this);
     } catch (error) {
-      this.#signal.removeEventListener('abort', this);
+      this.#link.release();
       throw error;
     }
-  }
-
-  has(key: string): boolean {
-    return this.#md!.get(key).length !== 0;
-  }
-
-  set(key: string, value: string): void {
-    this.#md!.set(key, value);
-  }
-
-  /** The context aborted: cancel the call with the status its reason means. */
-  handleEvent(): void {
-    const { code, details } = abortStatus(this.#signal.reason);
-    this.cancelWithStatus(code, details);
   }
 
   onReceiveMetadata(metadata: Metadata): void {
@@ -165,9 +170,11 @@ class ContextCall extends InterceptingCall implements InterceptingListener, Trac
   }
 
   onReceiveStatus(status: StatusObject): void {
-    this.#signal.removeEventListener('abort', this);
-    this.#span?.end(status.code, undefined);
-    this.#span = undefined;
+    const link = this.#link;
+    link.status = status.code;
+    link.release();
+    // grpc-js's deadline timer and the context's fire at the same instant, in either order.
+    if (status.code === grpcStatus.DEADLINE_EXCEEDED) link.deadlinePassed();
     this.#listener?.onReceiveStatus?.(status);
   }
 }
@@ -182,7 +189,7 @@ class ExpiredCall implements InterceptingCallInterface {
 
   constructor(reason: unknown) {
     const { code, details } = abortStatus(reason);
-    this.#status = { code, details, metadata: new Metadata() };
+    this.#status = { code: code as number as grpcStatus, details, metadata: new Metadata() };
   }
 
   start(_metadata: Metadata, listener?: Partial<InterceptingListener>): void {
