@@ -1,7 +1,9 @@
 /**
  * The OpenTelemetry set-up of the core README, as an application writes it, with an in-memory
  * exporter. Imported before fastify and http are loaded, so the http instrumentation sees them.
+ * `W3C_PROPAGATOR=sdk` puts the SDK's own W3C propagator first instead, to measure it.
  */
+import { CompositePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
@@ -10,7 +12,10 @@ import { ctxkitPropagator, ctxkitSpanProcessor, enableOpenTelemetry } from '@ctx
 new NodeSDK({
   serviceName: 'w3c-test-service',
   autoDetectResources: false,
-  textMapPropagator: ctxkitPropagator(),
+  textMapPropagator:
+    process.env.W3C_PROPAGATOR === 'sdk'
+      ? new CompositePropagator({ propagators: [ctxkitPropagator(), new W3CTraceContextPropagator()] })
+      : ctxkitPropagator(),
   spanProcessors: [ctxkitSpanProcessor(), new SimpleSpanProcessor({ exporter: new InMemorySpanExporter() })],
   instrumentations: [new HttpInstrumentation()],
 }).start();
