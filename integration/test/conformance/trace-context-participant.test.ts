@@ -2,7 +2,9 @@
  * W3C Trace Context Level 2 (https://www.w3.org/TR/trace-context-2/) as a participant, written
  * from the spec text: every behaviour the official W3C test suite checks, against the same test
  * service it drives (integration/w3c/service.ts: Fastify, the ctxkit plugin, `ctxFetch`), with
- * no tracer and with the OpenTelemetry SDK set up as the core README shows. Each request asks
+ * no tracer, with the OpenTelemetry SDK set up as the core README shows, and with OpenTelemetry's
+ * undici instrumentation added (which appends its own headers: ctxkit must then write none, or
+ * a call would carry two `traceparent` lines). Each request asks
  * the service to call back here; what it sent is what these tests read, raw.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -62,6 +64,8 @@ function members(state: string | undefined): Map<string, string> {
   return out;
 }
 
+type Mode = 'plain' | 'otel' | 'otel+undici';
+
 class Harness {
   #service: ChildProcess | undefined;
   #callbacks: Server | undefined;
@@ -70,7 +74,7 @@ class Harness {
   #seen = new Map<string, Lines>();
   #n = 0;
 
-  async start(mode: 'plain' | 'otel'): Promise<void> {
+  async start(mode: Mode): Promise<void> {
     this.#callbacks = createServer((req, res) => {
       const lines: [string, string][] = [];
       for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!]);
@@ -82,7 +86,13 @@ class Harness {
     await once(this.#callbacks, 'listening');
     this.#port = (this.#callbacks.address() as AddressInfo).port;
     const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', SERVICE], {
-      env: { PATH: process.env.PATH, W3C_MODE: mode, OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' },
+      env: {
+        PATH: process.env.PATH,
+        W3C_MODE: mode === 'plain' ? 'plain' : 'otel',
+        W3C_UNDICI: mode === 'otel+undici' ? '1' : '',
+        OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none',
+        OTEL_LOGS_EXPORTER: 'none',
+      },
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     this.#service = child;
@@ -132,9 +142,9 @@ class Harness {
   }
 }
 
-describe.each(['plain', 'otel'] as const)('W3C Trace Context participant (%s)', (mode) => {
+describe.each(['plain', 'otel', 'otel+undici'] as const)('W3C Trace Context participant (%s)', (mode) => {
   const h = new Harness();
-  const tracer = mode === 'otel';
+  const tracer = mode !== 'plain';
   beforeAll(() => h.start(mode), 30_000);
   afterAll(() => h.stop());
 
