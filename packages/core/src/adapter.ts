@@ -14,7 +14,9 @@ export type { CarrierGetter, CarrierSetter } from './carrier.js';
 // Incoming: a context from a carrier. Outgoing: a context into a carrier.
 export { compileExtractor } from './extract.js';
 export type { ExtractOptions, ExtractSource, Extractor } from './extract.js';
-export { injectContext } from './inject.js';
+export { injectContext, startedTraceparent } from './inject.js';
+export { startCallTrace } from './call-trace.js';
+export type { CallSpan, OutgoingCallInfo, TraceSink } from './call-trace.js';
 
 // Node HTTP servers (Fastify, Express): extraction, echoed ids, disconnects, release.
 export { compileHttpContext, echoedIds, httpContextOf } from './http.js';

@@ -4,20 +4,25 @@ import { als } from './storage.js';
 /** The ids a log line carries. */
 export interface LogFields {
   'trace-id'?: string;
+  /** A legacy trace id received beside the W3C one (a UUID `x-request-id`, an opaque `trace-id`). */
+  'legacy-trace-id'?: string;
   'request-id'?: string;
   'user-id'?: string;
 }
 
 /**
- * The `trace-id`, `request-id` and `user-id` (when known) of `ctx`, by default the current
- * request's, for a log line; an empty object outside any request. Never throws.
+ * The W3C `trace-id`, the `legacy-trace-id` (when one came in), the `request-id` and the
+ * `user-id` (when known) of `ctx`, by default the current request's, for a log line; an empty
+ * object outside any request. Never throws.
  */
 export function logFields(ctx: RequestContext | undefined = als.getStore()): LogFields {
   if (ctx === undefined) return {};
+  const fields: LogFields = { 'trace-id': ctx.traceId, 'request-id': ctx.requestId };
+  const legacy = ctx.legacyTraceId;
+  if (legacy !== undefined) fields['legacy-trace-id'] = legacy;
   const userId = ctx.userId;
-  return userId === undefined
-    ? { 'trace-id': ctx.traceId, 'request-id': ctx.requestId }
-    : { 'trace-id': ctx.traceId, 'request-id': ctx.requestId, 'user-id': userId };
+  if (userId !== undefined) fields['user-id'] = userId;
+  return fields;
 }
 
 /**
