@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { defineKey, InvalidMetadataError, normalizeKey } from './index.js';
-import { keyDefinition, valueProblem } from './schema.js';
+import { defineKey, InvalidMetadataError } from './index.js';
+import { keyDefinition, normalizeKey, valueProblem } from './schema.js';
 
 describe('key normalisation', () => {
   it.each([

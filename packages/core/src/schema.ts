@@ -150,12 +150,10 @@ export function defineKey<T extends string = string>(name: string, options: KeyO
 
 const BUILT_IN = new Set(['trace-id', 'request-id', 'user-id']);
 
-/** The built-in `trace-id` key. */
-export const traceIdKey: ContextKey = { name: register('trace-id', { maxLength: 128 }, ID).name };
-/** The built-in `request-id` key. */
-export const requestIdKey: ContextKey = { name: register('request-id', { maxLength: 128 }, ID).name };
-/** The built-in `user-id` key. */
-export const userIdKey: ContextKey = { name: register('user-id', { maxLength: 128 }, ID).name };
+// The built-in keys: ids, at most 128 visible characters without spaces or commas.
+register('trace-id', { maxLength: 128 }, ID);
+register('request-id', { maxLength: 128 }, ID);
+register('user-id', { maxLength: 128 }, ID);
 
 /** The declared definition of a wire key, or `undefined`. @internal */
 export function keyDefinition(name: string): KeyDefinition | undefined {
