@@ -37,3 +37,4 @@ export { LIMITS, keyDefinition, valueProblem } from './schema.js';
 export { printable } from './errors.js';
 export { compileHttpContext, echoedIds } from './http.js';
 export type { HttpContextHooks, HttpContextOptions, HttpContextStarter } from './http.js';
+export { resolveLogFieldNames } from './log.js';

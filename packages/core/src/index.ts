@@ -24,14 +24,17 @@ export type { CtxkitErrorCode } from './errors.js';
 export { Status, toHttpStatus } from './status.js';
 export type { StatusCode, StatusName } from './status.js';
 
-export { logFields, pinoMixin } from './log.js';
-export type { LogFields } from './log.js';
+export { logFields, createLogFields, pinoMixin } from './log.js';
+export type { LogFields, LogFieldNames } from './log.js';
 
 export { droppedValues } from './drops.js';
 export type { Drop, DropHandler } from './drops.js';
 
 export type { TrustOption, TrustRule } from './trust.js';
 export type { MissingContextMode } from './lost-context.js';
+
+export { DROP_CHANNEL, MISSING_CONTEXT_CHANNEL } from './diagnostics.js';
+export type { DropMessage, MissingContextMessage } from './diagnostics.js';
 
 export { createFetch, ctxFetch } from './fetch.js';
 export type { CtxFetch, CtxFetchInit, FetchOptions } from './fetch.js';
