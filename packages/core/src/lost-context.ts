@@ -5,7 +5,7 @@ import { NoContextError } from './errors.js';
 export type MissingContextMode = 'throw' | 'warn' | 'ignore';
 
 // Frames of ctxkit itself, of Node and of installed libraries do not say where the user lost it.
-const NOT_USER = /\((?:node:|internal\/)|^\s+at (?:node:|internal\/)|[\\/]node_modules[\\/]|[\\/]@ctxkit[\\/]|[\\/]packages[\\/](?:core|grpc-interceptors|fastify-plugin|express-middleware)[\\/](?:dist|src)[\\/]/;
+const NOT_USER = /\((?:node:|internal\/)|^\s+at (?:node:|internal\/)|[\\/]node_modules[\\/]|[\\/]@ctxkit[\\/]|[\\/]packages[\\/][\w-]+[\\/](?:dist|src)[\\/]/;
 const TEST_FILE = /\.test\.[cm]?[jt]s:/;
 const warned = new Set<string>();
 
