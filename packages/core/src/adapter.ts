@@ -17,7 +17,7 @@ export type { ExtractOptions, ExtractSource, Extractor } from './extract.js';
 export { injectContext } from './inject.js';
 
 // Node HTTP servers (Fastify, Express): extraction, echoed ids, disconnects, release.
-export { compileHttpContext, echoedIds } from './http.js';
+export { compileHttpContext, echoedIds, httpContextOf } from './http.js';
 export type { HttpContextHooks, HttpContextOptions, HttpContextStarter } from './http.js';
 
 // Outgoing calls (gRPC client, fetch, undici): deadline, fail-fast, cancellation, release.
@@ -25,7 +25,7 @@ export { OutgoingCall, callDeadline, abortStatus } from './outgoing-call.js';
 export { MAX_GRPC_TIMEOUT_MS, parseGrpcTimeout, formatGrpcTimeout } from './deadline.js';
 
 // Errors on the wire, and calls made outside any context.
-export { errorResponse, isStatusError } from './http-errors.js';
+export { errorResponse, followsAbort, isStatusError } from './http-errors.js';
 export type { ErrorBody, ErrorResponse } from './http-errors.js';
 export { statusName } from './status.js';
 export { reportMissingContext } from './lost-context.js';

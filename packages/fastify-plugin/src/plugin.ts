@@ -1,5 +1,5 @@
 import { type DeadlineExceededError, type RequestContext, runWithContext, tryCurrentContext } from '@ctxkit/core';
-import { compileHttpContext, echoedIds, type HttpContextStarter } from '@ctxkit/core/adapter';
+import { compileHttpContext, echoedIds, type HttpContextStarter, httpContextOf } from '@ctxkit/core/adapter';
 import type {
   FastifyInstance,
   FastifyPluginCallback,
@@ -58,6 +58,15 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
   });
 
   fastify.addHook('onRequest', function ctxkitOnRequest(request, reply, done) {
+    // Another ctxkit adapter already serves this exchange (the Express middleware, run by Nest's
+    // middleware engine before this hook): join its context; its deadline and disconnect are its own.
+    const joined = httpContextOf(reply.raw);
+    if (joined !== undefined) {
+      request.ctx = joined;
+      if (log !== undefined) log.ids(request, reply, joined);
+      runWithContext(joined, done);
+      return;
+    }
     // A route's handlerTimeout caps the budget, so the context never outlives the moment Fastify
     // gives up on the handler: the smaller budget wins and both answer 504. Reading routeOptions
     // builds an object: only when some route has a handler timeout.
