@@ -31,6 +31,7 @@ export { errorResponse, followsAbort, isStatusError } from './http-errors.js';
 export type { ErrorBody, ErrorResponse } from './http-errors.js';
 export { statusName } from './status.js';
 export { reportMissingContext } from './lost-context.js';
+export { resolveLogFieldNames } from './log.js';
 
 // Work that outlives its request (messages, jobs): the ids without the deadline and cancellation.
 export { detachedContext } from './detach.js';

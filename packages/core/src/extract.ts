@@ -6,6 +6,7 @@ import type { CarrierGetter } from './carrier.js';
 import { Context, type OwnedContext, type RequestContext } from './context.js';
 import { checkTimeout, parseHttpTimeout, resolveBudget, type BudgetOptions, TIMEOUT_HEADER } from './deadline.js';
 import { parseBaggage } from './baggage.js';
+import { dropChannel, type DropMessage } from './diagnostics.js';
 import { countDrop, dropOf, type DropHandler, type PendingDrop } from './drops.js';
 import { newRequestId, newTraceId } from './ids.js';
 import { keyDefinition, LIMITS, valueProblem, type KeyDefinition } from './schema.js';
@@ -197,6 +198,7 @@ function report<O>(drops: PendingDrop[], ctx: RequestContext, origin: O, onDrop:
   for (const drop of drops) {
     drop.traceId = ctx.traceId;
     drop.requestId = ctx.requestId;
+    if (dropChannel.hasSubscribers) dropChannel.publish({ drop, origin } satisfies DropMessage);
     onDrop(drop, origin);
   }
 }

@@ -1,4 +1,5 @@
 import * as util from 'node:util';
+import { missingContextChannel, type MissingContextMessage } from './diagnostics.js';
 import { NoContextError } from './errors.js';
 
 /** What to do when a call that should carry a context is made outside any. */
@@ -47,13 +48,15 @@ function userCallSite(): string {
 /**
  * Reports `what` being done outside any request context: throws {@link NoContextError}, warns
  * once per call site (with the call site, `process.emitWarning` code `CTXKIT_NO_CONTEXT`), or
- * does nothing. Call it from the adapter's own code (the call site named is the first frame
- * outside it, ctxkit, Node and node_modules). Off the hot path: only called when no context
- * is found.
+ * does nothing; and publishes it on `ctxkit:missing-context` when someone subscribes, in every
+ * mode. Off the hot path: only called when no context is found.
  */
 export function reportMissingContext(mode: MissingContextMode, what: string): void {
-  if (mode === 'ignore') return;
+  const publish = missingContextChannel.hasSubscribers;
+  if (mode === 'ignore' && !publish) return;
   const site = userCallSite();
+  if (publish) missingContextChannel.publish({ what, site, mode } satisfies MissingContextMessage);
+  if (mode === 'ignore') return;
   const message =
     `ctxkit: ${what} outside any request context at ${site}; it carries no ids, deadline or ` +
     'cancellation. The context was lost above this call: run it inside a request, or wrap the ' +
