@@ -6,11 +6,12 @@ import type { CarrierGetter } from './carrier.js';
 import { Context, type OwnedContext, type RequestContext } from './context.js';
 import { checkTimeout, parseHttpTimeout, resolveBudget, type BudgetOptions, TIMEOUT_HEADER } from './deadline.js';
 import { parseBaggage } from './baggage.js';
+import { dropChannel, type DropMessage } from './diagnostics.js';
 import { countDrop, dropOf, type DropHandler, type PendingDrop } from './drops.js';
 import { newRequestId, newTraceId } from './ids.js';
 import { keyDefinition, LIMITS, valueProblem, type KeyDefinition } from './schema.js';
 import { slot } from './storage.js';
-import { formatTraceparent, parseTraceparent, type TraceParent } from './traceparent.js';
+import { formatTraceparent, isW3CTraceId, parseTraceparent, type TraceParent } from './traceparent.js';
 import { parseTracestate } from './tracestate.js';
 import { compileTrust, type TrustOption } from './trust.js';
 
@@ -62,13 +63,25 @@ const REQUEST_ID = 'request-id';
 const TRACEPARENT = 'traceparent';
 const TRACESTATE = 'tracestate';
 const BAGGAGE = 'baggage';
+/**
+ * The request id a proxy or mesh sets (Envoy and Istio; nginx's `$request_id`): from a trusted
+ * proxy the chain's request id, forwarded unchanged on every downstream call as Istio requires
+ * of applications (https://istio.io/latest/docs/tasks/observability/distributed-tracing/overview/).
+ */
+const PROXY_REQUEST_ID = 'x-request-id';
+/** Envoy's route timeout for the request, ms (https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/router_filter#x-envoy-expected-rq-timeout-ms). */
+const ENVOY_TIMEOUT = 'x-envoy-expected-rq-timeout-ms';
 
 /**
  * Compiles, once, the function every adapter uses to build a request's context from incoming
  * headers or metadata (options are checked here: a negative or non-finite timeout is a
- * `RangeError`): trace id by precedence `traceparent` → `trace-id` → `x-request-id` → new
- * (from trusted peers `trace-id` first); declared keys as the trust policy allows; the deadline from the transport or the timeout
- * header, defaulted and clamped. Invalid values are dropped and reported, never thrown.
+ * `RangeError`): the W3C trace id by precedence `traceparent` → a 32-hex `trace-id` → a 32-hex
+ * `x-request-id` → new (from trusted peers `trace-id` first), a legacy id that is not W3C kept
+ * beside it (`legacyTraceId`); from a peer trusted with the request id, `request-id`
+ * or a proxy's `x-request-id` (kept and forwarded unchanged); declared keys as the trust policy
+ * allows; the deadline from the transport, else the timeout header or, from a trusted proxy,
+ * Envoy's `x-envoy-expected-rq-timeout-ms` (the smaller), defaulted and clamped. Invalid values
+ * are dropped and reported, never thrown.
  */
 export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): Extractor<O> {
   const decide = compileTrust(options.trust ?? 'internal');
@@ -89,18 +102,31 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
     const bridge = slot.bridge;
     const trusted = decide(source?.remoteAddress);
     const tp = readTraceparent(r);
-    // An incoming id keeps the chain's identity; a fresh chain shares the active span's trace id.
-    // From a trusted peer ctxkit's own `trace-id` comes first: a tracer without the bridge may
-    // have written a `traceparent` of another trace beside it.
-    const traceId =
-      (trusted === 'none' ? (tp?.traceId ?? readTraceId(r, traceDef)) : readTraceId(r, traceDef, tp)) ??
-      bridge?.activeTraceId() ??
-      newTraceId();
-    metadata.set(TRACE_ID, traceId);
-    // A trusted peer's request id names the chain's request; else the framework's own id.
+    const proxied = readProxiedId(r, requestDef);
+    const sent = readOne(r, traceDef);
+    // The context's id is always a W3C one: `traceparent`, else a 32-hex legacy id, else new
+    // (the active span's on a fresh chain). From a trusted peer ctxkit's own `trace-id` comes
+    // first: a tracer without the bridge may have written a `traceparent` of another trace.
+    const sentW3C = sent !== undefined && isW3CTraceId(sent) ? sent : undefined;
+    const proxiedW3C = proxied !== undefined && isW3CTraceId(proxied) ? proxied : undefined;
+    let traceId = (trusted === 'none' ? (tp?.traceId ?? sentW3C) : (sentW3C ?? tp?.traceId)) ?? proxiedW3C ?? bridge?.activeTraceId();
+    const random = traceId === undefined;
+    traceId ??= newTraceId();
+    // A legacy id that is not W3C is kept beside it: a `trace-id` travels on unchanged under its
+    // header; an `x-request-id` in the trace id's role (nothing else named the trace) is kept and
+    // logged, and travels only as the request id's header does (from a peer trusted with it).
+    const legacy = sent !== undefined ? (sentW3C === undefined ? sent : undefined) : tp === undefined && proxiedW3C === undefined ? proxied : undefined;
+    metadata.set(TRACE_ID, sent !== undefined && sentW3C === undefined ? sent : traceId);
+    // A trusted peer's request id names the chain's request (ctxkit's `request-id`, else the
+    // proxy's `x-request-id`, which travels on unchanged); else the framework's own id.
     let requestId: string | undefined;
+    let bytes = 0;
     if (trusted !== 'none' && (trusted === 'declared' || trusted.has(REQUEST_ID))) {
-      requestId = readOne(r, requestDef);
+      requestId = readOne(r, requestDef) ?? proxied;
+      if (proxied !== undefined) {
+        metadata.set(PROXY_REQUEST_ID, proxied);
+        bytes = PROXY_REQUEST_ID.length + proxied.length;
+      }
     }
     const own = source?.requestId;
     if (requestId === undefined && own !== undefined) {
@@ -110,8 +136,7 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
     }
     requestId ??= newRequestId();
     metadata.set(REQUEST_ID, requestId);
-    let bytes = TRACE_ID.length + traceId.length + REQUEST_ID.length + requestId.length;
-    if (tp !== undefined) bytes += forwardTraceContext(r, tp, metadata);
+    for (const [k, v] of metadata) if (k !== PROXY_REQUEST_ID) bytes += k.length + v.length;
     if (trusted === 'declared') {
       for (const def of slot.keys.values()) bytes = readKey(r, def, metadata, bytes);
     } else if (trusted !== 'none') {
@@ -121,18 +146,23 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
       }
     }
     if (readBaggage && trusted !== 'none') bytes = readFromBaggage(r, trusted, metadata, bytes);
+    // Trace context is bounded by its own rules (55 + 512 characters), not the keys' limits: a
+    // context at the limits crosses a hop whole, traceparent included.
+    if (tp !== undefined) forwardTraceContext(r, tp, metadata);
     let requestedMs = source?.timeoutMs;
-    if (requestedMs === undefined && timeoutHeader !== false) {
-      const raw = one(r, r.get(timeoutHeader), timeoutHeader);
-      requestedMs = parseHttpTimeout(raw);
-      // The reason is worked out again only on the rare bad value: no closure per request.
-      if (requestedMs === undefined && raw !== undefined) parseHttpTimeout(raw, (reason) => r.drop(timeoutHeader, reason, raw));
+    if (requestedMs === undefined && timeoutHeader !== false) requestedMs = readTimeout(r, timeoutHeader);
+    // Envoy's route timeout, from a trusted proxy only: a budget like the client's (smaller wins).
+    if (source?.timeoutMs === undefined && trusted !== 'none') {
+      const envoyMs = readTimeout(r, ENVOY_TIMEOUT);
+      if (envoyMs !== undefined && (requestedMs === undefined || envoyMs < requestedMs)) requestedMs = envoyMs;
     }
     let ms = resolveBudget(requestedMs, budget);
     const cap = source?.maxTimeoutMs;
     if (cap !== undefined && (ms === undefined || cap < ms)) ms = cap;
     const deadline = ms === undefined ? undefined : Date.now() + ms;
     const ctx = new Context(traceId, requestId, metadata, deadline, deadline !== undefined, undefined);
+    ctx._randomTraceId = random;
+    ctx._legacyTraceId = legacy;
     if (bridge !== undefined) bridge.annotate(ctx);
     // An adapter that names an origin type passes its origin with every request.
     if (r.drops !== undefined) report(r.drops, ctx, source?.origin as O, onDrop);
@@ -168,6 +198,7 @@ function report<O>(drops: PendingDrop[], ctx: RequestContext, origin: O, onDrop:
   for (const drop of drops) {
     drop.traceId = ctx.traceId;
     drop.requestId = ctx.requestId;
+    if (dropChannel.hasSubscribers) dropChannel.publish({ drop, origin } satisfies DropMessage);
     onDrop(drop, origin);
   }
 }
@@ -240,33 +271,35 @@ function one(r: Reading, raw: string | readonly unknown[] | undefined, key: stri
  * Keeps a valid incoming `traceparent` (as version 00) and its `tracestate` in the metadata, so
  * that they are forwarded as the W3C spec asks of a participant that creates no span.
  */
-function forwardTraceContext(r: Reading, tp: TraceParent, into: Map<string, string>): number {
+function forwardTraceContext(r: Reading, tp: TraceParent, into: Map<string, string>): void {
   // A valid version-00 value is forwarded as received; other versions are written as 00.
   const received = r.get(TRACEPARENT);
   const traceparent =
     typeof received === 'string' && received.length === 55 && received.startsWith('00-') ? received : formatTraceparent(tp);
   into.set(TRACEPARENT, traceparent);
   const raw = r.get(TRACESTATE);
-  if (raw === undefined || (typeof raw !== 'string' && !raw.every((v) => typeof v === 'string'))) {
-    return TRACEPARENT.length + traceparent.length;
-  }
+  if (raw === undefined || (typeof raw !== 'string' && !raw.every((v) => typeof v === 'string'))) return;
   const state = parseTracestate(raw as string | string[], (reason) => r.drop(TRACESTATE, reason, raw));
-  if (state === undefined || state === '') return TRACEPARENT.length + traceparent.length;
-  into.set(TRACESTATE, state);
-  return TRACEPARENT.length + traceparent.length + TRACESTATE.length + state.length;
+  if (state !== undefined && state !== '') into.set(TRACESTATE, state);
 }
 
-/** `trace-id`, else the traceparent's id when given, else `x-request-id`. */
-function readTraceId(r: Reading, traceDef: KeyDefinition, tp?: TraceParent): string | undefined {
-  const id = readOne(r, traceDef) ?? tp?.traceId;
-  if (id !== undefined) return id;
-  const legacy = one(r, r.get('x-request-id'), 'x-request-id');
-  if (legacy !== undefined) {
-    const problem = valueProblem(traceDef, legacy);
-    if (problem === undefined) return legacy;
-    r.drop('x-request-id', problem, legacy);
-  }
+/** The incoming `x-request-id`, read once and validated as an id; dropped with a reason when invalid. */
+function readProxiedId(r: Reading, requestDef: KeyDefinition): string | undefined {
+  const value = one(r, r.get(PROXY_REQUEST_ID), PROXY_REQUEST_ID);
+  if (value === undefined) return undefined;
+  const problem = valueProblem(requestDef, value);
+  if (problem === undefined) return value;
+  r.drop(PROXY_REQUEST_ID, problem, value);
   return undefined;
+}
+
+/** A timeout header in integer ms; dropped with a reason when invalid. */
+function readTimeout(r: Reading, header: string): number | undefined {
+  const raw = one(r, r.get(header), header);
+  const ms = parseHttpTimeout(raw);
+  // The reason is worked out again only on the rare bad value: no closure per request.
+  if (ms === undefined && raw !== undefined) parseHttpTimeout(raw, (reason) => r.drop(header, reason, raw));
+  return ms;
 }
 
 /** Reads and validates the incoming `traceparent`, dropping it with a reason when invalid. */

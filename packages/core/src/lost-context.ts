@@ -1,4 +1,5 @@
 import * as util from 'node:util';
+import { missingContextChannel, type MissingContextMessage } from './diagnostics.js';
 import { NoContextError } from './errors.js';
 
 /** What to do when a call that should carry a context is made outside any. */
@@ -6,6 +7,10 @@ export type MissingContextMode = 'throw' | 'warn' | 'ignore';
 
 // Warned call sites: bounded, and only touched when a call has no context (never a request's path).
 const warned = new Set<string>();
+// util.getCallSites() keeps 10 frames by default, and a call made where a framework subscribes for the user (a
+// NestJS `ClientGrpc` method: grpc-js, Nest's client, then rxjs's subscribe chain) has more than
+// that of library frames above the user's own. Only this report, off the hot path, looks deeper.
+const STACK_DEPTH = 100;
 
 interface CallSite {
   readonly functionName: string;
@@ -24,7 +29,7 @@ const getCallSites = (util as unknown as { getCallSites?: (frames?: number, opti
  */
 function userCallSite(): string {
   if (getCallSites === undefined) return 'unknown'; // a runtime without util.getCallSites()
-  const sites = getCallSites(32, { sourceMap: true });
+  const sites = getCallSites(STACK_DEPTH, { sourceMap: true });
   // [0] this function, [1] reportMissingContext, [2] the adapter that reports.
   const own = sites[0]?.scriptName;
   const adapter = sites[2]?.scriptName;
@@ -43,13 +48,15 @@ function userCallSite(): string {
 /**
  * Reports `what` being done outside any request context: throws {@link NoContextError}, warns
  * once per call site (with the call site, `process.emitWarning` code `CTXKIT_NO_CONTEXT`), or
- * does nothing. Call it from the adapter's own code (the call site named is the first frame
- * outside it, ctxkit, Node and node_modules). Off the hot path: only called when no context
- * is found.
+ * does nothing; and publishes it on `ctxkit:missing-context` when someone subscribes, in every
+ * mode. Off the hot path: only called when no context is found.
  */
 export function reportMissingContext(mode: MissingContextMode, what: string): void {
-  if (mode === 'ignore') return;
+  const publish = missingContextChannel.hasSubscribers;
+  if (mode === 'ignore' && !publish) return;
   const site = userCallSite();
+  if (publish) missingContextChannel.publish({ what, site, mode } satisfies MissingContextMessage);
+  if (mode === 'ignore') return;
   const message =
     `ctxkit: ${what} outside any request context at ${site}; it carries no ids, deadline or ` +
     'cancellation. The context was lost above this call: run it inside a request, or wrap the ' +

@@ -1,5 +1,5 @@
 import { type DeadlineExceededError, type RequestContext, runWithContext, tryCurrentContext } from '@ctxkit/core';
-import { compileHttpContext, echoedIds, type HttpContextStarter } from '@ctxkit/core/adapter';
+import { compileHttpContext, echoedIds, type HttpContextStarter, httpContextOf } from '@ctxkit/core/adapter';
 import type {
   FastifyInstance,
   FastifyPluginCallback,
@@ -11,7 +11,7 @@ import fp from 'fastify-plugin';
 import { DeadlineReply, HandlerTimeoutReply, sendDeadline } from './deadline-reply.js';
 import { guardHandler } from './handler-guard.js';
 import type { CtxkitFastifyOptions } from './options.js';
-import { bindLogIds } from './request-log.js';
+import { compileLogBinder, type LogBinder } from './request-log.js';
 import { compileResolveUserHook } from './resolve-user.js';
 
 declare module 'fastify' {
@@ -31,7 +31,9 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
   // to nor to log a 499 with, and the per-request bindings are skipped.
   const logging = typeof fastify.log.child === 'function' && fastify.log.child({}) !== fastify.log;
   let start: HttpContextStarter<FastifyRequest>;
+  let log: LogBinder | undefined;
   try {
+    log = logging ? compileLogBinder(options.logFieldNames) : undefined;
     // Ids are echoed through reply.header below: a header set on the raw response would make
     // Fastify's writeHead merge all its headers through setHeader (measured ~0.6 µs a request).
     start = compileHttpContext<FastifyRequest>({ ...options, echoHeaders: false }, { onClientLeft: logging ? logClientLeft : undefined });
@@ -45,7 +47,7 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
   const serverCap = (fastify.initialConfig as { handlerTimeout?: number }).handlerTimeout ?? 0;
   let routeCaps = serverCap > 0;
   const resolveUserHook =
-    options.resolveUser === undefined ? undefined : compileResolveUserHook(options.resolveUser, logging);
+    options.resolveUser === undefined ? undefined : compileResolveUserHook(options.resolveUser, log);
 
   fastify.decorateRequest('ctx', null as unknown as RequestContext);
 
@@ -56,18 +58,30 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
   });
 
   fastify.addHook('onRequest', function ctxkitOnRequest(request, reply, done) {
+    // Another ctxkit adapter already serves this exchange (the Express middleware, run by Nest's
+    // middleware engine before this hook): join its context; its deadline and disconnect are its own.
+    const joined = httpContextOf(reply.raw);
+    if (joined !== undefined) {
+      request.ctx = joined;
+      if (log !== undefined) log.ids(request, reply, joined);
+      runWithContext(joined, done);
+      return;
+    }
     // A route's handlerTimeout caps the budget, so the context never outlives the moment Fastify
     // gives up on the handler: the smaller budget wins and both answer 504. Reading routeOptions
     // builds an object: only when some route has a handler timeout.
     const cap = routeCaps ? request.routeOptions.handlerTimeout : 0;
     const capped = cap !== undefined && cap > 0;
-    const ctx = start(request.raw, reply.raw, request.id, capped ? cap : undefined, request);
+    // Not request.id as the chain's request id: Fastify's default is a per-process counter
+    // (req-1, req-2…), the same in every replica, and requestIdHeader takes it from any client.
+    // The chain's id is a trusted proxy's or a random one; request.id stays Fastify's, for its logs.
+    const ctx = start(request.raw, reply.raw, undefined, capped ? cap : undefined, request);
     request.ctx = ctx;
     // With a handler timeout Fastify already made request.signal: listening costs no allocation.
     if (capped) request.signal.addEventListener('abort', new HandlerTimeoutReply(request, reply), { once: true });
     if (echoTrace) reply.header('trace-id', ctx.traceId);
     if (echoRequest) reply.header('request-id', ctx.requestId);
-    if (logging) bindLogIds(request, reply, ctx);
+    if (log !== undefined) log.ids(request, reply, ctx);
     if (ctx.deadline !== undefined) {
       const signal = ctx.signal; // first access arms the deadline timer
       if (signal.aborted) {

@@ -2,7 +2,7 @@ import type { OwnedContext } from '@ctxkit/core';
 import { resolveUser } from '@ctxkit/core/adapter';
 import type { preHandlerHookHandler } from 'fastify';
 import type { CtxkitFastifyOptions } from './options.js';
-import { bindLogUser } from './request-log.js';
+import type { LogBinder } from './request-log.js';
 
 type ResolveUser = NonNullable<CtxkitFastifyOptions['resolveUser']>;
 
@@ -10,14 +10,14 @@ type ResolveUser = NonNullable<CtxkitFastifyOptions['resolveUser']>;
  * Builds, once, the `preHandler` hook that sets the user id from `resolveUser` (through core,
  * which assigns it and validates it: a bad id is answered 500), and adds it to the request's log.
  */
-export function compileResolveUserHook(resolve: ResolveUser, bindLog: boolean): preHandlerHookHandler {
+export function compileResolveUserHook(resolve: ResolveUser, log: LogBinder | undefined): preHandlerHookHandler {
   return function ctxkitResolveUser(request, reply, done) {
     resolveUser(request.ctx as OwnedContext, resolve, request, (error, userId) => {
       if (error !== undefined) {
         done(error as Error);
         return;
       }
-      if (bindLog && userId !== undefined) bindLogUser(request, reply, userId);
+      if (log !== undefined && userId !== undefined) log.user(request, reply, userId);
       done();
     });
   };

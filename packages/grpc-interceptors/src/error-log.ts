@@ -7,6 +7,8 @@ export interface HandlerErrorRecord {
   /** The method path, e.g. `/shop.Orders/Get`, or the handler's name when the path is unknown. */
   readonly method: string;
   readonly 'trace-id'?: string | undefined;
+  /** A legacy trace id received beside the W3C one, when there was one. */
+  readonly 'legacy-trace-id'?: string | undefined;
   readonly 'request-id'?: string | undefined;
   readonly 'user-id'?: string | undefined;
   /** The error as thrown: never sent to the caller. */

@@ -29,5 +29,7 @@ export type { ClientPoolOptions, ClientConstructor } from './client-pool.js';
 // For adapter authors and logging set-ups.
 export { metadataGetter, metadataSetter } from './metadata.js';
 export { logJsonLine } from './error-log.js';
+export { toStatus } from './status-error.js';
+export type { MappedError } from './status-error.js';
 export type { ErrorLogger, HandlerErrorRecord } from './error-log.js';
 export type { ServerContextOptions } from './server-context.js';
