@@ -1,7 +1,7 @@
 import { type Job, Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext, currentContext, defineKey, type Drop, runWithContext } from '@ctxkit/core';
-import { CARRIER_FIELD, contextProcessor, enqueue, type ProcessorOptions } from '@ctxkit/bullmq';
+import { CARRIER_FIELD, contextProcessor, enqueue, type ProcessorOptions } from '../src/index.js';
 import { startRedis, type TestServer } from '../../../test-support/servers.ts';
 
 const tenantId = defineKey('tenant-id');
@@ -93,6 +93,16 @@ describe('enqueue and process', () => {
     const worker = await ran;
     expect(worker.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
     expect(worker.userId).toBeUndefined();
+  });
+
+  it('an enqueue under a request that already ended is reported, naming the call site and the request', () => {
+    const queue = new Queue('late', { connection });
+    closing.push(queue);
+    const request = createContext();
+    request.end();
+    expect(() => runWithContext(request, () => enqueue(queue, 'late', {}, { missingContext: 'throw' }))).toThrowError(
+      new RegExp(`BullMQ enqueue of late to late at .*bullmq\\.test\\.ts:\\d+.* request ${request.requestId}`),
+    );
   });
 
   it('refuses data that cannot carry the context, and reports an enqueue outside any context', () => {

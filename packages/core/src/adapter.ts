@@ -32,7 +32,7 @@ export type { ErrorBody, ErrorResponse } from './http-errors.js';
 export { statusName } from './status.js';
 export { countDrop } from './drops.js';
 export type { Drop, DropHandler } from './drops.js';
-export { reportMissingContext } from './lost-context.js';
+export { reportMissingContext, reportEndedContext, contextEnded } from './lost-context.js';
 export { detachedContext } from './detach.js';
 export { LIMITS, keyDefinition, valueProblem } from './schema.js';
 export { printable } from './errors.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { reportMissingContext } from './adapter.js';
-import { NoContextError } from './index.js';
+import { contextEnded, reportEndedContext, reportMissingContext } from './adapter.js';
+import { bindContext, createContext, currentContext, detach, NoContextError, runWithContext } from './index.js';
 
 describe('reportMissingContext', () => {
   it('throws, warns once per call site naming it, or stays silent', async () => {
@@ -20,5 +20,40 @@ describe('reportMissingContext', () => {
     expect(warnings).toHaveLength(2);
     expect((warnings[0] as Error & { code: string }).code).toBe('CTXKIT_NO_CONTEXT');
     expect(warnings[0]!.message).toMatch(/lost-context\.test\.ts:\d+/);
+  });
+});
+
+describe('reportEndedContext', () => {
+  it('a call from a pooled callback holding an ended request\'s context is reported once per call site, with where and which request', async () => {
+    const requestA = createContext();
+    // A pool created inside request A binds its callbacks to A's context.
+    const pool = runWithContext(requestA, () => ({ release: bindContext(() => currentContext()) }));
+    requestA.end(); // A was answered
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const held = pool.release(); // request B's code releases a connection
+        expect(contextEnded(held)).toBe(true);
+        reportEndedContext('warn', 'a NATS publish', held); // one call site
+      }
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toHaveLength(1);
+    expect((warnings[0] as Error & { code: string }).code).toBe('CTXKIT_ENDED_CONTEXT');
+    expect(warnings[0]!.message).toContain(`under the context of request ${requestA.requestId}`);
+    expect(warnings[0]!.message).toMatch(/lost-context\.test\.ts:\d+/);
+    expect(() => reportEndedContext('throw', 'an enqueue', requestA)).toThrow(NoContextError);
+  });
+
+  it('live and detached contexts are not ended', () => {
+    const request = createContext();
+    expect(contextEnded(request)).toBe(false);
+    const detached = runWithContext(request, () => detach(() => currentContext()));
+    request.end();
+    expect(contextEnded(detached)).toBe(false);
   });
 });

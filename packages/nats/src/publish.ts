@@ -1,6 +1,6 @@
 import { createInbox, ErrorCode, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, NatsError, type Payload } from 'nats';
 import { DeadlineExceededError, type MissingContextMode, tryCurrentContext } from '@ctxkit/core';
-import { formatHttpTimeout, reportMissingContext, TIMEOUT_HEADER } from '@ctxkit/core/adapter';
+import { contextEnded, formatHttpTimeout, reportEndedContext, reportMissingContext, TIMEOUT_HEADER } from '@ctxkit/core/adapter';
 import { outgoingHeaders } from './headers.js';
 
 /** The header naming where a caller publishes its cancellation of a request. */
@@ -12,7 +12,10 @@ export interface PublishOptions {
   readonly headers?: MsgHdrs | undefined;
   /** Limits which propagated keys leave (for subjects read by outside parties). Default: all. */
   readonly allow?: ((key: string) => boolean) | undefined;
-  /** A publish outside any request context: `'throw'`, `'warn'` (default, once per call site) or `'ignore'`. */
+  /**
+   * A publish outside any request context, or under one that has already ended (a callback kept
+   * from a finished request): `'throw'`, `'warn'` (default, once per call site) or `'ignore'`.
+   */
   readonly missingContext?: MissingContextMode | undefined;
 }
 
@@ -38,6 +41,7 @@ export function publish(nc: NatsConnection, subject: string, payload?: Payload, 
     nc.publish(subject, payload, options.headers === undefined ? undefined : { headers: options.headers });
     return;
   }
+  if (contextEnded(ctx)) reportEndedContext(options.missingContext ?? 'warn', `NATS publish to ${subject}`, ctx);
   nc.publish(subject, payload, { headers: outgoingHeaders(ctx, options.headers, options.allow) });
 }
 
@@ -55,6 +59,7 @@ export function contextHeaders(given?: MsgHdrs, options: Omit<PublishOptions, 'h
     reportMissingContext(options.missingContext ?? 'warn', 'NATS headers');
     return given ?? natsHeaders();
   }
+  if (contextEnded(ctx)) reportEndedContext(options.missingContext ?? 'warn', 'NATS headers', ctx);
   return outgoingHeaders(ctx, given, options.allow);
 }
 
@@ -80,6 +85,7 @@ export async function request(nc: NatsConnection, subject: string, payload?: Pay
     reportMissingContext(options.missingContext ?? 'warn', `NATS request to ${subject}`);
     return translate(nc.request(subject, payload, { timeout: own, headers: options.headers }), false);
   }
+  if (contextEnded(ctx)) reportEndedContext(options.missingContext ?? 'warn', `NATS request to ${subject}`, ctx);
   const signal = ctx.signal;
   if (signal.aborted) throw signal.reason;
   const left = ctx.remainingMs();
