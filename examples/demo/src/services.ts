@@ -6,7 +6,7 @@ import { createWriteStream, mkdtempSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startNats, startRedis, type TestServer } from '../../../test-support/servers.ts';
+import { startNats, startRedis, type TestServer } from '@ctxkit/test-support/servers';
 import { type Hop, isServiceMessage, type ServiceMessage, type ServiceName } from './hop.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../../', import.meta.url));

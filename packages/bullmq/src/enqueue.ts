@@ -1,6 +1,6 @@
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import { type MissingContextMode, tryCurrentContext } from '@ctxkit/core';
-import { contextEnded, printable, reportEndedContext, reportMissingContext } from '@ctxkit/core/adapter';
+import { contextEnded, reportEndedContext, reportMissingContext } from '@ctxkit/core/adapter';
 import { CARRIER_FIELD, carrierOf } from './job-carrier.js';
 
 /** Options of {@link enqueue}: BullMQ's job options and what of the context goes with the job. */
@@ -31,7 +31,7 @@ export function enqueue<T extends object, R = unknown, N extends string = string
   options: EnqueueOptions = {},
 ): Promise<Job<T, R, N>> {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new TypeError(`ctxkit: job data must be a plain object to carry the context, got ${printable(String(data), 32)}`);
+    throw new TypeError(`ctxkit: job data must be a plain object to carry the context, got ${typeof data === 'string' ? 'a string' : Array.isArray(data) ? 'an array' : String(data)}`);
   }
   const { allow, missingContext, ...jobOptions } = options;
   const ctx = tryCurrentContext();

@@ -2,7 +2,7 @@ import { type Job, Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext, currentContext, defineKey, type Drop, runWithContext } from '@ctxkit/core';
 import { CARRIER_FIELD, contextProcessor, enqueue, type ProcessorOptions } from '../src/index.js';
-import { startRedis, type TestServer } from '../../../test-support/servers.ts';
+import { startRedis, type TestServer } from '@ctxkit/test-support/servers';
 
 const tenantId = defineKey('tenant-id');
 
@@ -109,7 +109,7 @@ describe('enqueue and process', () => {
     const queue = new Queue('refuse', { connection });
     closing.push(queue);
     expect(() => runWithContext(createContext(), () => enqueue(queue, 'x', 'text' as unknown as object))).toThrowError(
-      'ctxkit: job data must be a plain object to carry the context, got text',
+      'ctxkit: job data must be a plain object to carry the context, got a string',
     );
     expect(() => enqueue(queue, 'x', {}, { missingContext: 'throw' })).toThrowError(/BullMQ enqueue of x to refuse outside any request context/);
   });

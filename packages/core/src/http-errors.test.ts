@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { errorResponse } from './adapter.js';
-import { CancelledError, DeadlineExceededError, InvalidMetadataError, NoContextError, Status, toHttpStatus } from './index.js';
+import { errorResponse, followsAbort } from './adapter.js';
+import { CancelledError, createContext, DeadlineExceededError, InvalidMetadataError, NoContextError, Status, toHttpStatus } from './index.js';
 
 describe('toHttpStatus', () => {
   it('follows the grpc-gateway table', () => {
@@ -49,5 +49,22 @@ describe('errorResponse', () => {
     expect(errorResponse(Object.assign(new Error('upstream'), { statusCode: 502 })).status).toBe(500);
     expect(errorResponse('a string').status).toBe(500);
     expect(errorResponse(null).status).toBe(500);
+  });
+});
+
+describe('followsAbort', () => {
+  it('tells an ending caused by the context abort from a fault, only once the context is aborted', () => {
+    const ctx = createContext();
+    const headersSent = Object.assign(new Error('Cannot set headers after they are sent'), { code: 'ERR_HTTP_HEADERS_SENT' });
+    const aborted = Object.assign(new Error('This operation was aborted'), { name: 'AbortError' });
+    const downstream = { code: Status.DEADLINE_EXCEEDED, details: 'Deadline exceeded after 0.1s', message: '4 DEADLINE_EXCEEDED' };
+    const notFound = { code: Status.NOT_FOUND, details: 'no such order', message: '5 NOT_FOUND' };
+    const bug = new TypeError('x is undefined');
+    const all = [new CancelledError(), headersSent, aborted, downstream, notFound, bug];
+    expect(all.map((e) => followsAbort(e, ctx))).toEqual([false, false, false, false, false, false]);
+    expect(followsAbort(aborted, undefined)).toBe(false);
+    ctx.cancel(new CancelledError('client disconnected'));
+    expect(all.map((e) => followsAbort(e, ctx))).toEqual([true, true, true, true, false, false]);
+    ctx.end();
   });
 });

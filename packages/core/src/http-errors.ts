@@ -1,3 +1,4 @@
+import type { RequestContext } from './context.js';
 import { CtxkitError, printable } from './errors.js';
 import { Status, type StatusName, statusName, toHttpStatus } from './status.js';
 
@@ -79,4 +80,21 @@ export function errorResponse(error: unknown, traceId?: string): ErrorResponse {
 
 function reply(status: number, code: StatusName, message: string, traceId: string | undefined, internal: boolean): ErrorResponse {
   return { status, body: { code, message, traceId }, internal };
+}
+
+// What a write after the reply is called on Node (Express) and on Fastify.
+const LATE_WRITE = new Set<unknown>(['ERR_HTTP_HEADERS_SENT', 'FST_ERR_REP_ALREADY_SENT']);
+
+/**
+ * Whether `error` is the expected consequence of `ctx`'s abort rather than a fault: a ctxkit
+ * error, a call that ended CANCELLED or DEADLINE_EXCEEDED, an aborted `fetch`, a handler writing
+ * after ctxkit's 504. Such an ending is logged at debug level, never as an error with a stack.
+ * `false` while `ctx` is not aborted.
+ */
+export function followsAbort(error: unknown, ctx: RequestContext | undefined): boolean {
+  if (ctx === undefined || !ctx.signal.aborted) return false;
+  if (error instanceof CtxkitError || error === ctx.signal.reason) return true;
+  if (isStatusError(error)) return error.code === Status.CANCELLED || error.code === Status.DEADLINE_EXCEEDED;
+  const e = error as { code?: unknown; name?: unknown } | null;
+  return typeof e === 'object' && e !== null && (LATE_WRITE.has(e.code) || e.name === 'AbortError');
 }

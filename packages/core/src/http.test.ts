@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compileHttpContext } from './adapter.js';
+import { compileHttpContext, httpContextOf } from './adapter.js';
 import { CancelledError, currentContext, type RequestContext, runWithContext } from './index.js';
 
 let server: Server | undefined;
@@ -84,6 +84,31 @@ describe('compileHttpContext on a real server', () => {
     ]);
     expect(reason).toBeInstanceOf(CancelledError);
     expect((reason as CancelledError).message).toBe('client disconnected');
+  });
+});
+
+describe('one context per exchange', () => {
+  it('a second adapter joins the context the first one started', async () => {
+    const first = compileHttpContext({ defaultTimeoutMs: 5000 });
+    const second = compileHttpContext({ trust: 'internal' });
+    const seen: { a: RequestContext; b: RequestContext; before: unknown; listeners: number }[] = [];
+    const port = await listen((req, res) => {
+      const before = httpContextOf(res);
+      const a = first(req, res);
+      const b = second(req, res, 'another-id');
+      seen.push({ a, b, before, listeners: res.listenerCount('close') });
+      res.end(b.traceId);
+    });
+    const [r1, r2] = await Promise.all([get(port), get(port)]);
+    expect(seen).toHaveLength(2);
+    for (const { a, b, before } of seen) {
+      expect(before).toBeUndefined();
+      expect(b).toBe(a);
+    }
+    expect(seen[0]!.a).not.toBe(seen[1]!.a);
+    expect(seen[0]!.listeners).toBe(seen[1]!.listeners); // the join added no close listener
+    expect(new Set([r1.body, r2.body])).toEqual(new Set([seen[0]!.a.traceId, seen[1]!.a.traceId]));
+    expect(r1.headers['request-id']).not.toBe('another-id');
   });
 });
 

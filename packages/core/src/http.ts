@@ -31,7 +31,8 @@ export type HttpContextStarter<O = IncomingMessage> = (
   origin?: O,
 ) => OwnedContext;
 
-const CTX = Symbol('ctxkit.context');
+// `Symbol.for`: every loaded copy of core (and so every adapter) sees the one context of an exchange.
+const CTX = Symbol.for('ctxkit.http.context');
 const ORIGIN = Symbol('ctxkit.origin');
 
 type Tracked = ServerResponse & { [CTX]?: OwnedContext; [ORIGIN]?: unknown };
@@ -72,6 +73,10 @@ export function compileHttpContext<O = IncomingMessage>(
         };
 
   return function startHttpContext(req, res, requestId, capMs, origin) {
+    // One context per exchange, whatever adapters serve it (the Fastify plugin and the Express
+    // middleware both under NestJS, say): the first one started it, the others join it.
+    const started = (res as Tracked)[CTX];
+    if (started !== undefined) return started;
     const ctx = extract(nodeHeadersGetter, req.headers, {
       remoteAddress: req.socket.remoteAddress,
       requestId,
@@ -86,6 +91,15 @@ export function compileHttpContext<O = IncomingMessage>(
     res.on('close', onClose);
     return ctx;
   };
+}
+
+/**
+ * The context an HTTP adapter already started for this exchange, or `undefined`. An adapter that
+ * finds one joins it (the deadline's 504 and the disconnect are then the first adapter's) rather
+ * than starting a second context for the same request.
+ */
+export function httpContextOf(res: ServerResponse): OwnedContext | undefined {
+  return (res as Tracked)[CTX];
 }
 
 /** Ends the context once the exchange closes; returns it when the client had left (cancelled). */

@@ -1,3 +1,7 @@
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { contextEnded, reportEndedContext, reportMissingContext } from './adapter.js';
 import { bindContext, createContext, currentContext, detach, NoContextError, runWithContext } from './index.js';
@@ -20,6 +24,28 @@ describe('reportMissingContext', () => {
     expect(warnings).toHaveLength(2);
     expect((warnings[0] as Error & { code: string }).code).toBe('CTXKIT_NO_CONTEXT');
     expect(warnings[0]!.message).toMatch(/lost-context\.test\.ts:\d+/);
+  });
+
+  it('finds the user frame under more library frames than Node keeps by default', async () => {
+    // A library in a node_modules folder that reaches ctxkit 30 frames below its caller, as
+    // rxjs and a framework's client do for a call made on subscription.
+    const dir = await mkdtemp(join(tmpdir(), 'ctxkit-deep-'));
+    try {
+      const lib = join(dir, 'node_modules', 'deep-lib');
+      await mkdir(lib, { recursive: true });
+      await writeFile(
+        join(lib, 'index.mjs'),
+        'export function deep(n, fn, ...args) { return n === 0 ? fn(...args) : deep(n - 1, fn, ...args) + 0; }\n',
+      );
+      const { deep } = (await import(pathToFileURL(join(lib, 'index.mjs')).href)) as {
+        deep: (n: number, fn: typeof reportMissingContext, ...args: Parameters<typeof reportMissingContext>) => void;
+      };
+      const before = Error.stackTraceLimit;
+      expect(() => deep(30, reportMissingContext, 'throw', 'a deep call')).toThrow(/a deep call outside any request context at .*lost-context\.test\.ts:\d+/);
+      expect(Error.stackTraceLimit).toBe(before); // restored
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -10,10 +10,21 @@ const TEST_FILE = /\.test\.[cm]?[jt]s:/;
 // Call sites already warned about, per kind of report: bounded, never per request.
 const warned = new Set<string>();
 const warnedEnded = new Set<string>();
+// Node keeps 10 frames by default, and a call made where a framework subscribes for the user (a
+// NestJS `ClientGrpc` method: grpc-js, Nest's client, then rxjs's subscribe chain) has more than
+// that of library frames above the user's own. Only this report, off the hot path, looks deeper.
+const STACK_DEPTH = 100;
 
 /** The first stack frame outside ctxkit, Node and node_modules, or `'unknown'`. */
 function userCallSite(): string {
-  const stack = new Error().stack ?? '';
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = STACK_DEPTH;
+  let stack: string;
+  try {
+    stack = new Error().stack ?? '';
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
   const lines = stack.split('\n');
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;

@@ -1,5 +1,5 @@
-import { CtxkitError, type RequestContext } from '@ctxkit/core';
-import { errorResponse } from '@ctxkit/core/adapter';
+import type { RequestContext } from '@ctxkit/core';
+import { errorResponse, followsAbort } from '@ctxkit/core/adapter';
 import type { ErrorRequestHandler } from 'express';
 import { isBound } from './bind-emitter.js';
 import { sendError } from './send-error.js';
@@ -69,17 +69,6 @@ export function ctxkitErrorHandler(options: ErrorHandlerOptions = {}): ErrorRequ
     const internal = sendError(res, err, ctx?.traceId);
     if (internal && logger !== false) logger.error(logFields(err, ctx, req.method, req.originalUrl), UNEXPECTED);
   };
-}
-
-/**
- * Whether a late error is the expected consequence of the context's abort: a handler that
- * wrote after the 504, or whose call was aborted once the client left.
- */
-function followsAbort(err: unknown, ctx: RequestContext | undefined): boolean {
-  if (ctx === undefined || !ctx.signal.aborted) return false;
-  if (err instanceof CtxkitError) return true;
-  const e = err as { code?: unknown; name?: unknown } | null;
-  return typeof e === 'object' && e !== null && (e.code === 'ERR_HTTP_HEADERS_SENT' || e.name === 'AbortError');
 }
 
 function logFields(err: unknown, ctx: RequestContext | undefined, method: string, url: string): ErrorLogFields {

@@ -1,5 +1,5 @@
 import { type OwnedContext, runWithContext } from '@ctxkit/core';
-import { compileHttpContext } from '@ctxkit/core/adapter';
+import { compileHttpContext, httpContextOf } from '@ctxkit/core/adapter';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { bindStreams, isBound } from './bind-emitter.js';
 import { armDeadlineReply } from './deadline-reply.js';
@@ -23,7 +23,9 @@ type ResolveUser = CtxkitExpressOptions['resolveUser'];
  * has started. Mount it first, or at least before anything that reads the context.
  *
  * A second ctxkit middleware on the same request (a sub-app mounting its own) does not start a
- * second context: it re-enters the first.
+ * second context: it re-enters the first. Nor does the middleware on a request another ctxkit
+ * adapter serves (the Fastify plugin, when both run under NestJS): it joins that context, whose
+ * deadline and disconnect stay that adapter's.
  *
  * @throws RangeError (at creation) for a negative or non-finite timeout option.
  * @example
@@ -46,12 +48,14 @@ export function ctxkit(options: CtxkitExpressOptions = {}): RequestHandler {
       runWithContext(req.ctx, proceed, next);
       return;
     }
-    const ctx = start(req, res); // onDrop's origin defaults to req, Express's Request itself
+    const joined = httpContextOf(res);
+    const ctx = joined ?? start(req, res); // onDrop's origin defaults to req, Express's Request itself
     req.ctx = ctx;
     bindStreams(req, res);
-    // No deadline and no resolver (the common internal call): straight on to next().
-    if (ctx.deadline === undefined && resolveUser === undefined) runWithContext(ctx, proceed, next);
-    else runWithContext(ctx, continueInContext, ctx, req, res, next, resolveUser);
+    const arm = joined === undefined && ctx.deadline !== undefined;
+    // No deadline of ours and no resolver (the common internal call): straight on to next().
+    if (!arm && resolveUser === undefined) runWithContext(ctx, proceed, next);
+    else runWithContext(ctx, continueInContext, ctx, req, res, next, resolveUser, arm);
   };
 }
 
@@ -59,9 +63,16 @@ function proceed(next: NextFunction): void {
   next();
 }
 
-function continueInContext(ctx: OwnedContext, req: Request, res: Response, next: NextFunction, resolveUser: ResolveUser): void {
+function continueInContext(
+  ctx: OwnedContext,
+  req: Request,
+  res: Response,
+  next: NextFunction,
+  resolveUser: ResolveUser,
+  arm: boolean,
+): void {
   // Armed in the context: the deadline's timer, and so every abort listener, runs in it.
-  if (ctx.deadline !== undefined && !armDeadlineReply(ctx, res)) return;
+  if (arm && !armDeadlineReply(ctx, res)) return;
   if (resolveUser === undefined) next();
   else resolveUserThenNext(resolveUser, ctx, req, res, next);
 }

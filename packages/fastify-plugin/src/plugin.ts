@@ -1,5 +1,5 @@
 import { type DeadlineExceededError, type RequestContext, runWithContext, tryCurrentContext } from '@ctxkit/core';
-import { compileHttpContext, echoedIds, type HttpContextStarter } from '@ctxkit/core/adapter';
+import { compileHttpContext, echoedIds, type HttpContextStarter, httpContextOf } from '@ctxkit/core/adapter';
 import type {
   FastifyInstance,
   FastifyPluginCallback,
@@ -56,12 +56,24 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
   });
 
   fastify.addHook('onRequest', function ctxkitOnRequest(request, reply, done) {
+    // Another ctxkit adapter already serves this exchange (the Express middleware, run by Nest's
+    // middleware engine before this hook): join its context; its deadline and disconnect are its own.
+    const joined = httpContextOf(reply.raw);
+    if (joined !== undefined) {
+      request.ctx = joined;
+      if (logging) bindLogIds(request, reply, joined);
+      runWithContext(joined, done);
+      return;
+    }
     // A route's handlerTimeout caps the budget, so the context never outlives the moment Fastify
     // gives up on the handler: the smaller budget wins and both answer 504. Reading routeOptions
     // builds an object: only when some route has a handler timeout.
     const cap = routeCaps ? request.routeOptions.handlerTimeout : 0;
     const capped = cap !== undefined && cap > 0;
-    const ctx = start(request.raw, reply.raw, request.id, capped ? cap : undefined, request);
+    // Not request.id as the chain's request id: Fastify's default is a per-process counter
+    // (req-1, req-2…), the same in every replica, and requestIdHeader takes it from any client.
+    // The chain's id is a trusted proxy's or a random one; request.id stays Fastify's, for its logs.
+    const ctx = start(request.raw, reply.raw, undefined, capped ? cap : undefined, request);
     request.ctx = ctx;
     // With a handler timeout Fastify already made request.signal: listening costs no allocation.
     if (capped) request.signal.addEventListener('abort', new HandlerTimeoutReply(request, reply), { once: true });

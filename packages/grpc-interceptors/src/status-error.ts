@@ -55,7 +55,7 @@ export function statusError(code: StatusCode, message: string, details?: StatusD
   return new StatusError(code, message, details);
 }
 
-/** A status to send, and whether the error behind it is unexpected (log it). @internal */
+/** A status to send, and whether the error behind it is unexpected (log it). */
 export interface MappedError {
   readonly status: StatusObject;
   readonly unexpected: boolean;
@@ -70,8 +70,7 @@ const HIDDEN = new Set<number>([Status.UNKNOWN, Status.INTERNAL, Status.DATA_LOS
  * (trailers only when built by {@link statusError}: a downstream call's trailers stay there);
  * ctxkit errors map to their codes; other status errors (a failed downstream call) keep their code
  * and message unless the code is UNKNOWN, INTERNAL or DATA_LOSS; anything else becomes INTERNAL
- * with a generic message.
- * @internal
+ * with a generic message. For adapters of servers ctxkit does not build (NestJS's gRPC transport).
  */
 export function toStatus(error: unknown): MappedError {
   if (error instanceof StatusError) {

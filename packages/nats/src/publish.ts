@@ -1,6 +1,6 @@
-import { createInbox, ErrorCode, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, NatsError, type Payload } from 'nats';
+import { createInbox, ErrorCode, headers as natsHeaders, Match, type Msg, type MsgHdrs, type NatsConnection, NatsError, type Payload } from 'nats';
 import { DeadlineExceededError, type MissingContextMode, tryCurrentContext } from '@ctxkit/core';
-import { contextEnded, formatHttpTimeout, reportEndedContext, reportMissingContext, TIMEOUT_HEADER } from '@ctxkit/core/adapter';
+import { contextEnded, reportEndedContext, reportMissingContext } from '@ctxkit/core/adapter';
 import { outgoingHeaders } from './headers.js';
 
 /** The header naming where a caller publishes its cancellation of a request. */
@@ -64,6 +64,8 @@ export function contextHeaders(given?: MsgHdrs, options: Omit<PublishOptions, 'h
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
+/** Where core's injection writes a request's budget (its `request-timeout-ms`). */
+const BUDGET_HEADER = 'request-timeout-ms';
 /** The payload of a cancel notice sent because the caller's deadline passed. @internal */
 export const DEADLINE = 'deadline';
 
@@ -92,8 +94,9 @@ export async function request(nc: NatsConnection, subject: string, payload?: Pay
   const byContext = left <= own;
   const timeout = Math.floor(byContext ? left : own);
   if (timeout < 1) throw new DeadlineExceededError();
-  const headers = outgoingHeaders(ctx, options.headers, options.allow);
-  headers.set(TIMEOUT_HEADER, formatHttpTimeout(timeout));
+  // The wait is the budget: a timeout header of the caller's own would tell the responder otherwise.
+  options.headers?.delete(BUDGET_HEADER, Match.IgnoreCase);
+  const headers = outgoingHeaders(ctx, options.headers, options.allow, timeout);
   const cancelSubject = createInbox();
   headers.set(CANCEL_HEADER, cancelSubject);
   const reply = translate(nc.request(subject, payload, { timeout, headers }), byContext);

@@ -15,7 +15,7 @@ import {
   withTimeout,
 } from '@ctxkit/core';
 import { contextHeaders, jetstreamHandler, publish, request, subscribe } from '../src/index.js';
-import { type NatsVarz, startNats, type TestServer } from '../../../test-support/servers.ts';
+import { type NatsVarz, startNats, type TestServer } from '@ctxkit/test-support/servers';
 
 const tenantId = defineKey('tenant-id');
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
