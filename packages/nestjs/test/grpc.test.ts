@@ -1,6 +1,14 @@
 import { createContext, runWithContext } from '@ctxkit/core';
 import { clientInterceptor } from '@ctxkit/grpc';
-import { credentials, type Client, loadPackageDefinition, type ServiceError } from '@grpc/grpc-js';
+import {
+  type Client,
+  type ClientDuplexStream,
+  type ClientReadableStream,
+  type ClientWritableStream,
+  credentials,
+  loadPackageDefinition,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Req, type Seen, startGrpcApp } from './grpc-app.ts';
@@ -9,9 +17,9 @@ import { CaptureLogger, closeAll, onClose, protoPath } from './helpers.ts';
 type Callback<T> = (error: ServiceError | null, value?: T) => void;
 interface ProbeStub extends Client {
   unary(req: Req, options: { deadline?: number }, cb: Callback<Seen>): void;
-  serverStream(req: Req): NodeJS.ReadableStream;
-  clientStream(cb: Callback<Seen>): NodeJS.WritableStream;
-  bidi(): NodeJS.ReadWriteStream;
+  serverStream(req: Req): ClientReadableStream<Seen>;
+  clientStream(cb: Callback<Seen>): ClientWritableStream<Req>;
+  bidi(): ClientDuplexStream<Req, Seen>;
 }
 
 const Probe = (loadPackageDefinition(loadSync(protoPath)) as any).ctxkit.test.Probe as new (
