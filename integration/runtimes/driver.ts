@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Column, columns } from './matrix.ts';
-import { gaps } from './gaps.ts';
+import { judge, parseRun } from './judge.ts';
 import { renderTable, type Run, spliceTable } from './table.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -18,38 +18,6 @@ const suite = fileURLToPath(new URL('conformance.ts', import.meta.url));
 const readme = fileURLToPath(new URL('../../README.md', import.meta.url));
 // A hang guard for one runtime's whole run (each case has its own, shorter one).
 const RUN_LIMIT_MS = 180_000;
-
-/** The `CTXKIT_RUNTIME` warnings a run printed on stderr. */
-function warningsIn(stderr: string): string[] {
-  return stderr.split('\n').filter((line) => line.includes('[CTXKIT_RUNTIME]'));
-}
-
-// How the start-up warning names each probed pattern.
-const NAMED: Readonly<Record<string, string>> = {
-  'enterwith-in-exit-then-finish': 'enterWith',
-  'res-close-on-client-abort': "res.on('close')",
-  'req-end-after-resume': 'req.resume',
-  'abortsignal-timeout-listener': 'AbortSignal.timeout',
-  'messagechannel-handler': 'MessageChannel',
-  'stream-finished-callback': 'stream.finished',
-};
-
-/**
- * Core's start-up warning must appear once where something differs from Node 24's default
- * (a documented gap, or a pattern whose listener keeps the store there and not here), naming
- * each, and never where nothing does.
- */
-function warningProblems(run: Run, reference: Run): string[] {
-  const owed: string[] = Object.keys(gaps[run.column.runtime] ?? {});
-  for (const [id, keyword] of Object.entries(NAMED)) {
-    const here = run.results.get(`probe:${id}`);
-    if (reference.results.get(`probe:${id}`) === 'kept' && here !== undefined && here !== 'kept') owed.push(keyword);
-  }
-  const warnings = run.warnings ?? [];
-  if (owed.length === 0) return warnings.length === 0 ? [] : [`warned at start-up with nothing to warn about: ${warnings[0]}`];
-  if (warnings.length !== 1) return [`expected one CTXKIT_RUNTIME warning naming ${owed.join(', ')}; got ${warnings.length}`];
-  return owed.filter((keyword) => !warnings[0]!.includes(keyword)).map((keyword) => `the start-up warning does not name ${keyword}`);
-}
 
 function runColumn(column: Column): Promise<Run> {
   if (column.bin instanceof Error) return Promise.resolve({ column, version: '?', results: new Map(), problem: column.bin.message });
@@ -71,18 +39,7 @@ function runColumn(column: Column): Promise<Run> {
     });
     child.on('close', (code, sig) => {
       clearTimeout(timer);
-      const results = new Map<string, string>();
-      let version = '?';
-      let closed = false;
-      for (const line of out.split('\n')) {
-        const words = line.split(' ');
-        if (words[0] === 'runtime') version = words.slice(2).join(' ');
-        else if (words[0] === 'probe' && words[1] !== undefined) results.set(`probe:${words[1]}`, words[2] ?? '?');
-        else if ((words[0] === 'pass' || words[0] === 'fail') && words[1] !== undefined) results.set(words[1], words[0]);
-        if (/^\d+ passed, \d+ failed$/.test(line)) closed = true;
-      }
-      const problem = closed ? undefined : `ended (${sig ?? code}) without its closing line; stderr: ${err.trim().slice(-500)}`;
-      resolve({ column, version, results, problem, output: out, warnings: warningsIn(err) });
+      resolve(parseRun(column, out, err, String(sig ?? code)));
     });
   });
 }
@@ -97,25 +54,8 @@ for (const column of columns) {
   if (run.problem !== undefined) console.log(`problem: ${run.problem}`);
 }
 
-let passed = 0;
-let documented = 0;
-const problems: string[] = [];
-const reference = runs[0]!; // Node 24, its defaults
-for (const run of runs) {
-  if (run.problem !== undefined) problems.push(`${run.column.title}: ${run.problem}`);
-  else for (const problem of warningProblems(run, reference)) problems.push(`${run.column.title}: ${problem}`);
-  const listed = gaps[run.column.runtime] ?? {};
-  for (const [id, result] of run.results) {
-    if (id.startsWith('probe:')) continue;
-    if (result === 'pass') {
-      passed++;
-      if (listed[id] !== undefined) problems.push(`${run.column.title}: ${id} passes but gaps.ts lists it as a gap: remove the entry`);
-    } else if (listed[id] !== undefined) documented++;
-    else {
-      problems.push(`${run.column.title}: ${id} fails and is not a documented gap`);
-    }
-  }
-}
+const { passed, documented, problems: judged } = judge(runs);
+const problems = [...judged];
 
 const table = renderTable(runs);
 const text = readFileSync(readme, 'utf8');

@@ -14,7 +14,7 @@ import {
   tryCurrentContext,
   withTimeout,
 } from '@ctxkit/core';
-import { compileExtractor, injectContext, parseTraceparent, recordGetter, recordSetter } from '@ctxkit/core/adapter';
+import { compileExtractor, injectContext, recordGetter, recordSetter } from '@ctxkit/core/adapter';
 import { failed, ready, serveCommands } from '../lib/ipc.ts';
 
 /** One benchmark: runs `n` operations and returns something derived from them (kept, so not elided). */
@@ -149,15 +149,6 @@ const BENCHES: Bench[] = [
         injectContext(sample as RequestContext, recordSetter, out);
         k += out['trace-id']!.length;
       }
-      return k;
-    },
-  },
-  {
-    name: 'parseTraceparent',
-    description: 'parseTraceparent() of a valid version-00 header',
-    run: (n) => {
-      let k = 0;
-      for (let i = 0; i < n; i++) k += parseTraceparent(TRACEPARENT)!.flags;
       return k;
     },
   },

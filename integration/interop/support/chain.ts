@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { currentContext, type RequestContext } from '@ctxkit/core';
-import { ctxkit, type CtxkitFastifyOptions } from '@ctxkit/fastify';
+import { ctxkit, ctxkitErrorHandler, type CtxkitFastifyOptions } from '@ctxkit/fastify';
 import { ClientPool, Status, statusError, wrapService } from '@ctxkit/grpc';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { PROTO } from './peers.ts';
@@ -110,7 +110,7 @@ export async function startLeaf(): Promise<Leaf> {
   };
 }
 
-/** A ctxkit Fastify edge whose `GET /hop?action=` calls `Hop` on `next`. */
+/** A ctxkit Fastify edge whose `GET /hop?action=` calls `Hop` on `next`; `GET /headers` echoes what arrived. */
 export interface Edge {
   readonly app: FastifyInstance;
   readonly port: number;
@@ -136,6 +136,7 @@ export async function startEdge(next: string, options: CtxkitFastifyOptions = {}
     resolveUser: (request) => request.headers.authorization?.replace(/^Bearer /, ''),
     ...options,
   });
+  app.setErrorHandler(ctxkitErrorHandler); // gRPC status errors answered with their HTTP status
   app.get<{ Querystring: { action?: string } }>('/hop', async (request) => {
     const ctx = currentContext();
     views.push(view(ctx));
@@ -146,6 +147,7 @@ export async function startEdge(next: string, options: CtxkitFastifyOptions = {}
     const reply = await hop(client, request.query.action ?? 'ok');
     return { servedBy: `${reply.servedBy},edge`, requestId: ctx.requestId, traceId: ctx.traceId };
   });
+  app.get('/headers', async (request) => request.headers);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const port = (app.server.address() as AddressInfo).port;
   return {

@@ -30,11 +30,13 @@ export class Peer {
   readonly #waiters = new Set<() => void>();
   #exit: string | undefined;
 
-  constructor(
-    readonly name: string,
-    command: string,
-    args: readonly string[],
-  ) {
+  readonly name: string;
+  readonly #stopSignal: NodeJS.Signals | undefined;
+
+  /** `stopSignal`: how to end a peer that does not exit when its stdin closes (nginx, HAProxy). */
+  constructor(name: string, command: string, args: readonly string[], stopSignal?: NodeJS.Signals) {
+    this.name = name;
+    this.#stopSignal = stopSignal;
     const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.#child = child;
     let partial = '';
@@ -110,6 +112,7 @@ export class Peer {
     if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
     const exit = this.exited();
     this.#child.stdin!.end();
+    if (this.#stopSignal !== undefined) this.#child.kill(this.#stopSignal);
     const timer = setTimeout(() => this.#child.kill('SIGKILL'), 3_000);
     await exit;
     clearTimeout(timer);

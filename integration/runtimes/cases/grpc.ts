@@ -65,6 +65,9 @@ async function grpcPropagation(): Promise<void> {
       check(seen.remainingMs > 0 && seen.remainingMs <= 5_000, `the server sees the deadline (${seen.remainingMs} ms left)`);
       check(seen.sameAfterAwait, 'the handler keeps its context across an await');
       same(tryCurrentContext(), ctx, 'the caller keeps its context after the call');
+      // A callback-style caller (no await to restore it) gets its response in its context too.
+      const inCallback = await new Promise<unknown>((resolve) => client.Seen!({}, () => resolve(tryCurrentContext())));
+      same(inCallback, ctx, 'the response callback runs in the calling context');
       // Cancelling the caller's context cancels the call, and the server's context with it.
       const pending = call('Hold').then(() => undefined, (e: unknown) => e);
       const serverCtx = await held.promise;

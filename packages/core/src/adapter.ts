@@ -1,39 +1,34 @@
 /**
- * @ctxkit/core/adapter — the pieces adapters are made of: extraction, injection, codecs,
- * deadline math and error mapping, written once here and reused by every adapter.
- * Application code rarely needs these.
+ * @ctxkit/core/adapter — the pieces adapters are made of, written once here and reused by every
+ * adapter: carrier accessors, extraction and injection, the Node HTTP lifecycle, the outgoing-call
+ * lifecycle and error mapping. Application code does not need these.
+ *
+ * @experimental Shapes may change in a minor version while more transports are added.
  * @packageDocumentation
  */
 
-export { nodeHeadersGetter, recordGetter, recordSetter, fetchHeadersGetter, fetchHeadersSetter } from './carrier.js';
+// Carriers: one static accessor per transport; a new transport writes its own pair.
+export { nodeHeadersGetter, recordGetter, recordSetter } from './carrier.js';
 export type { CarrierGetter, CarrierSetter } from './carrier.js';
+
+// Incoming: a context from a carrier. Outgoing: a context into a carrier.
 export { compileExtractor } from './extract.js';
 export type { ExtractOptions, ExtractSource, Extractor } from './extract.js';
 export { injectContext } from './inject.js';
 
-export {
-  parseGrpcTimeout,
-  formatGrpcTimeout,
-  parseHttpTimeout,
-  formatHttpTimeout,
-  TIMEOUT_HEADER,
-  resolveBudget,
-  MAX_TIMER_MS,
-  MAX_GRPC_TIMEOUT_MS,
-} from './deadline.js';
-export type { BudgetOptions } from './deadline.js';
+// Node HTTP servers (Fastify, Express): extraction, echoed ids, disconnects, release.
+export { compileHttpContext, echoedIds, httpContextOf } from './http.js';
+export type { HttpContextHooks, HttpContextOptions, HttpContextStarter } from './http.js';
 
-export { parseTraceparent, formatTraceparent, isW3CTraceId } from './traceparent.js';
-export type { TraceParent } from './traceparent.js';
+// Outgoing calls (gRPC client, fetch, undici): deadline, fail-fast, cancellation, release.
+export { OutgoingCall, callDeadline, abortStatus } from './outgoing-call.js';
+export { MAX_GRPC_TIMEOUT_MS, parseGrpcTimeout, formatGrpcTimeout } from './deadline.js';
 
-export { newTraceId, newSpanId } from './ids.js';
+// Errors on the wire, and calls made outside any context.
 export { errorResponse, followsAbort, isStatusError } from './http-errors.js';
 export type { ErrorBody, ErrorResponse } from './http-errors.js';
 export { statusName } from './status.js';
-export { countDrop } from './drops.js';
-export type { Drop, DropHandler } from './drops.js';
 export { reportMissingContext } from './lost-context.js';
-export { LIMITS, keyDefinition, valueProblem } from './schema.js';
-export { printable } from './errors.js';
-export { compileHttpContext, echoedIds, httpContextOf } from './http.js';
-export type { HttpContextHooks, HttpContextOptions, HttpContextStarter } from './http.js';
+
+// Work that outlives its request (messages, jobs): the ids without the deadline and cancellation.
+export { detachedContext } from './detach.js';

@@ -41,16 +41,6 @@ export const recordSetter: CarrierSetter<Record<string, string>> = {
   },
 };
 
-/** fetch `Headers`, incoming (a fetch-style server's request); duplicates come joined by `, `. */
-export const fetchHeadersGetter: CarrierGetter<Headers> = {
-  get: (headers, key) => headers.get(key) ?? undefined,
-};
-
-/** fetch `Headers`, outgoing. */
-export const fetchHeadersSetter: CarrierSetter<Headers> = {
-  set: (headers, key, value) => headers.set(key, value),
-};
-
 /**
  * Headers being prepared for one outgoing HTTP call, whatever their container (fetch `Headers`,
  * the undici interceptor's record): names are case-insensitive. @internal

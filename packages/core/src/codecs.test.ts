@@ -1,18 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  formatGrpcTimeout,
-  formatHttpTimeout,
-  formatTraceparent,
-  isW3CTraceId,
-  MAX_GRPC_TIMEOUT_MS,
-  newSpanId,
-  newTraceId,
-  parseGrpcTimeout,
-  parseHttpTimeout,
-  parseTraceparent,
-  resolveBudget,
-} from './adapter.js';
+import { formatGrpcTimeout, formatHttpTimeout, MAX_GRPC_TIMEOUT_MS, parseGrpcTimeout, parseHttpTimeout, resolveBudget } from './deadline.js';
+import { newSpanId, newTraceId } from './ids.js';
+import { formatTraceparent, isW3CTraceId, parseTraceparent } from './traceparent.js';
 
 const hex = (n: number) => fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: n, maxLength: n });
 

@@ -192,6 +192,11 @@ export class Context implements OwnedContext {
     }
   }
 
+  /** The deadline passed as a transport timing a call under this context saw it. @internal */
+  _expire(): void {
+    this._abort(new DeadlineExceededError());
+  }
+
   _abort(reason: Error): void {
     const controller = this._controller;
     if (controller === undefined) this._reason ??= reason;

@@ -141,7 +141,7 @@ export function withValues<R>(values: ContextValues, fn: () => R): R {
 }
 
 /** Typed form of {@link withValues} for one declared key: a value of the wrong type does not compile. */
-export function withValue<T extends string, R>(key: ContextKey<T>, value: T, fn: () => R): R {
+export function withValue<T extends string, R>(key: ContextKey<T>, value: NoInfer<T>, fn: () => R): R {
   return withValues({ [key.name]: value }, fn);
 }
 

@@ -252,3 +252,55 @@ describe('request id', () => {
     expect(extractor({ trust: 'internal' }).extract(headers({}), { requestId: 'req-2' }).requestId).toBe('req-2');
   });
 });
+
+describe('proxy and mesh conventions (Envoy, Istio, nginx)', () => {
+  const proxy = { keys: ['request-id'], from: ['10.0.0.2'] } as const;
+  const fromProxy = { remoteAddress: '10.0.0.2' };
+  const fromClient = { remoteAddress: '203.0.113.9' };
+  const sent = (ctx: OwnedContext) => {
+    const out: Record<string, string> = {};
+    injectContext(ctx, recordSetter, out);
+    return out;
+  };
+
+  it("a trusted proxy's x-request-id is the chain's request id, forwarded unchanged", () => {
+    const { extract } = extractor({ trust: proxy });
+    const uuid = '7c0e6a4e-1f7b-4c43-9a55-2f1f6b0d6c1e';
+    const ctx = extract(headers({ 'x-request-id': uuid }), fromProxy);
+    expect(ctx.requestId).toBe(uuid);
+    expect(sent(ctx)).toMatchObject({ 'request-id': uuid, 'x-request-id': uuid });
+    // ctxkit's own request-id from the peer comes first; the proxy's id still travels on.
+    const both = extract(headers({ 'request-id': 'chain-1', 'x-request-id': uuid }), fromProxy);
+    expect(both.requestId).toBe('chain-1');
+    expect(sent(both)).toMatchObject({ 'request-id': 'chain-1', 'x-request-id': uuid });
+  });
+
+  it('an untrusted client’s x-request-id names no request and is not forwarded under its header', () => {
+    const { extract } = extractor({ trust: proxy });
+    const ctx = extract(headers({ 'x-request-id': 'client-made' }), fromClient);
+    expect(ctx.requestId).not.toBe('client-made');
+    expect(sent(ctx)['x-request-id']).toBeUndefined();
+  });
+
+  it("Envoy's x-envoy-expected-rq-timeout-ms from a trusted proxy is a budget; the smaller one wins", () => {
+    const { extract, drops } = extractor({ trust: proxy, defaultTimeoutMs: 30_000 });
+    const remaining = (h: Headers, source = fromProxy) => {
+      const ctx = extract(h, source);
+      return ctx.deadline! - Date.now();
+    };
+    expect(remaining({ 'x-envoy-expected-rq-timeout-ms': '800' })).toBeLessThanOrEqual(800);
+    expect(remaining({ 'x-envoy-expected-rq-timeout-ms': '800', 'request-timeout-ms': '300' })).toBeLessThanOrEqual(300);
+    expect(remaining({ 'x-envoy-expected-rq-timeout-ms': '300', 'request-timeout-ms': '800' })).toBeLessThanOrEqual(300);
+    expect(remaining({ 'x-envoy-expected-rq-timeout-ms': '800' }, fromClient)).toBeGreaterThan(20_000);
+    expect(remaining({ 'x-envoy-expected-rq-timeout-ms': 'soon' })).toBeGreaterThan(20_000);
+    expect(drops.map((d) => [d.key, d.value])).toEqual([['x-envoy-expected-rq-timeout-ms', 'soon']]);
+  });
+
+  it('never forwards x-envoy-* headers, from anyone', () => {
+    const envoy = { 'x-envoy-expected-rq-timeout-ms': '800', 'x-envoy-retry-on': '5xx', 'x-envoy-upstream-rq-timeout-ms': '1' };
+    for (const [trust, source] of [['edge', fromClient], ['internal', fromProxy], [proxy, fromProxy]] as const) {
+      const out = sent(extractor({ trust }).extract(headers(envoy), source));
+      expect(Object.keys(out).filter((k) => k.startsWith('x-envoy-'))).toEqual([]);
+    }
+  });
+});

@@ -62,13 +62,24 @@ const REQUEST_ID = 'request-id';
 const TRACEPARENT = 'traceparent';
 const TRACESTATE = 'tracestate';
 const BAGGAGE = 'baggage';
+/**
+ * The request id a proxy or mesh sets (Envoy and Istio; nginx's `$request_id`): from a trusted
+ * proxy the chain's request id, forwarded unchanged on every downstream call as Istio requires
+ * of applications (https://istio.io/latest/docs/tasks/observability/distributed-tracing/overview/).
+ */
+const PROXY_REQUEST_ID = 'x-request-id';
+/** Envoy's route timeout for the request, ms (https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/router_filter#x-envoy-expected-rq-timeout-ms). */
+const ENVOY_TIMEOUT = 'x-envoy-expected-rq-timeout-ms';
 
 /**
  * Compiles, once, the function every adapter uses to build a request's context from incoming
  * headers or metadata (options are checked here: a negative or non-finite timeout is a
  * `RangeError`): trace id by precedence `traceparent` → `trace-id` → `x-request-id` → new
- * (from trusted peers `trace-id` first); declared keys as the trust policy allows; the deadline from the transport or the timeout
- * header, defaulted and clamped. Invalid values are dropped and reported, never thrown.
+ * (from trusted peers `trace-id` first); from a peer trusted with the request id, `request-id`
+ * or a proxy's `x-request-id` (kept and forwarded unchanged); declared keys as the trust policy
+ * allows; the deadline from the transport, else the timeout header or, from a trusted proxy,
+ * Envoy's `x-envoy-expected-rq-timeout-ms` (the smaller), defaulted and clamped. Invalid values
+ * are dropped and reported, never thrown.
  */
 export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): Extractor<O> {
   const decide = compileTrust(options.trust ?? 'internal');
@@ -89,18 +100,25 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
     const bridge = slot.bridge;
     const trusted = decide(source?.remoteAddress);
     const tp = readTraceparent(r);
+    const proxied = readProxiedId(r, requestDef);
     // An incoming id keeps the chain's identity; a fresh chain shares the active span's trace id.
     // From a trusted peer ctxkit's own `trace-id` comes first: a tracer without the bridge may
     // have written a `traceparent` of another trace beside it.
     const traceId =
-      (trusted === 'none' ? (tp?.traceId ?? readTraceId(r, traceDef)) : readTraceId(r, traceDef, tp)) ??
+      (trusted === 'none' ? (tp?.traceId ?? readTraceId(r, traceDef, undefined, proxied)) : readTraceId(r, traceDef, tp, proxied)) ??
       bridge?.activeTraceId() ??
       newTraceId();
     metadata.set(TRACE_ID, traceId);
-    // A trusted peer's request id names the chain's request; else the framework's own id.
+    // A trusted peer's request id names the chain's request (ctxkit's `request-id`, else the
+    // proxy's `x-request-id`, which travels on unchanged); else the framework's own id.
     let requestId: string | undefined;
+    let bytes = 0;
     if (trusted !== 'none' && (trusted === 'declared' || trusted.has(REQUEST_ID))) {
-      requestId = readOne(r, requestDef);
+      requestId = readOne(r, requestDef) ?? proxied;
+      if (proxied !== undefined) {
+        metadata.set(PROXY_REQUEST_ID, proxied);
+        bytes = PROXY_REQUEST_ID.length + proxied.length;
+      }
     }
     const own = source?.requestId;
     if (requestId === undefined && own !== undefined) {
@@ -110,7 +128,7 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
     }
     requestId ??= newRequestId();
     metadata.set(REQUEST_ID, requestId);
-    let bytes = TRACE_ID.length + traceId.length + REQUEST_ID.length + requestId.length;
+    bytes += TRACE_ID.length + traceId.length + REQUEST_ID.length + requestId.length;
     if (tp !== undefined) bytes += forwardTraceContext(r, tp, metadata);
     if (trusted === 'declared') {
       for (const def of slot.keys.values()) bytes = readKey(r, def, metadata, bytes);
@@ -122,11 +140,11 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
     }
     if (readBaggage && trusted !== 'none') bytes = readFromBaggage(r, trusted, metadata, bytes);
     let requestedMs = source?.timeoutMs;
-    if (requestedMs === undefined && timeoutHeader !== false) {
-      const raw = one(r, r.get(timeoutHeader), timeoutHeader);
-      requestedMs = parseHttpTimeout(raw);
-      // The reason is worked out again only on the rare bad value: no closure per request.
-      if (requestedMs === undefined && raw !== undefined) parseHttpTimeout(raw, (reason) => r.drop(timeoutHeader, reason, raw));
+    if (requestedMs === undefined && timeoutHeader !== false) requestedMs = readTimeout(r, timeoutHeader);
+    // Envoy's route timeout, from a trusted proxy only: a budget like the client's (smaller wins).
+    if (source?.timeoutMs === undefined && trusted !== 'none') {
+      const envoyMs = readTimeout(r, ENVOY_TIMEOUT);
+      if (envoyMs !== undefined && (requestedMs === undefined || envoyMs < requestedMs)) requestedMs = envoyMs;
     }
     let ms = resolveBudget(requestedMs, budget);
     const cap = source?.maxTimeoutMs;
@@ -256,17 +274,28 @@ function forwardTraceContext(r: Reading, tp: TraceParent, into: Map<string, stri
   return TRACEPARENT.length + traceparent.length + TRACESTATE.length + state.length;
 }
 
-/** `trace-id`, else the traceparent's id when given, else `x-request-id`. */
-function readTraceId(r: Reading, traceDef: KeyDefinition, tp?: TraceParent): string | undefined {
-  const id = readOne(r, traceDef) ?? tp?.traceId;
-  if (id !== undefined) return id;
-  const legacy = one(r, r.get('x-request-id'), 'x-request-id');
-  if (legacy !== undefined) {
-    const problem = valueProblem(traceDef, legacy);
-    if (problem === undefined) return legacy;
-    r.drop('x-request-id', problem, legacy);
-  }
+/** `trace-id`, else the traceparent's id when given, else the `x-request-id` read before. */
+function readTraceId(r: Reading, traceDef: KeyDefinition, tp: TraceParent | undefined, proxied: string | undefined): string | undefined {
+  return readOne(r, traceDef) ?? tp?.traceId ?? proxied;
+}
+
+/** The incoming `x-request-id`, read once and validated as an id; dropped with a reason when invalid. */
+function readProxiedId(r: Reading, requestDef: KeyDefinition): string | undefined {
+  const value = one(r, r.get(PROXY_REQUEST_ID), PROXY_REQUEST_ID);
+  if (value === undefined) return undefined;
+  const problem = valueProblem(requestDef, value);
+  if (problem === undefined) return value;
+  r.drop(PROXY_REQUEST_ID, problem, value);
   return undefined;
+}
+
+/** A timeout header in integer ms; dropped with a reason when invalid. */
+function readTimeout(r: Reading, header: string): number | undefined {
+  const raw = one(r, r.get(header), header);
+  const ms = parseHttpTimeout(raw);
+  // The reason is worked out again only on the rare bad value: no closure per request.
+  if (ms === undefined && raw !== undefined) parseHttpTimeout(raw, (reason) => r.drop(header, reason, raw));
+  return ms;
 }
 
 /** Reads and validates the incoming `traceparent`, dropping it with a reason when invalid. */

@@ -2,7 +2,8 @@ import { finished } from 'node:stream';
 import { checkTimeout } from './deadline.js';
 import { type BaseFetch, type FirstRequest, followRedirects } from './fetch-redirects.js';
 import { reportMissingContext } from './lost-context.js';
-import { callDeadline, compileOutgoing, OutgoingCall, type OutgoingOptions, writeHeaders } from './outgoing.js';
+import { compileOutgoing, type OutgoingOptions, writeHeaders } from './outgoing.js';
+import { callDeadline, OutgoingCall } from './outgoing-call.js';
 import { als } from './storage.js';
 
 /** `RequestInit` plus a per-call timeout. */
@@ -53,7 +54,7 @@ export function createFetch(options: FetchOptions = {}): CtxFetch {
         if (timeoutMs === undefined) return (base ?? fetch)(input, init);
       }
       const now = Date.now();
-      const deadline = callDeadline(ctx, timeoutMs, now);
+      const deadline = callDeadline(ctx, undefined, timeoutMs, now);
       const request = typeof input === 'object' && 'signal' in input ? input : undefined;
       // As in fetch, init.headers replace a Request's own.
       const own = init?.headers ?? request?.headers;
@@ -61,7 +62,7 @@ export function createFetch(options: FetchOptions = {}): CtxFetch {
       writeHeaders(out, ctx, deadline, now, headers);
       const call = new FetchCall();
       // init.signal replaces the Request's signal in fetch; ours replaces both, so follow it.
-      const early = call._start(ctx?.signal, init?.signal !== undefined ? init.signal : request?.signal, deadline, now);
+      const early = call.start(ctx, init?.signal !== undefined ? init.signal : request?.signal, deadline, now);
       if (early !== undefined) return Promise.reject(early);
       const sent: RequestInit = { ...init, headers, signal: call.controller.signal };
       // Redirects fetch would follow, ctxkit follows, so the context's headers stay on the origin asked for.
@@ -100,7 +101,7 @@ async function send(
     response = await base(input, init);
     if (first !== undefined) response = await followRedirects(response, first, base, init);
   } catch (error) {
-    call._release();
+    call.release();
     throw error;
   }
   call._watchBody(response);
@@ -109,7 +110,7 @@ async function send(
 
 // Last resort for one case only: a body left unread whose stream is collected while still open
 // (a small body fully received, then dropped) never closes, so finished() never calls back.
-const unreadBodies = new FinalizationRegistry<FetchCall>((call) => call._release());
+const unreadBodies = new FinalizationRegistry<FetchCall>((call) => call.release());
 
 /**
  * A fetch call. `fetch` resolves when the headers arrive, but the body may still be streaming
@@ -123,14 +124,14 @@ const unreadBodies = new FinalizationRegistry<FetchCall>((call) => call._release
 class FetchCall extends OutgoingCall {
   readonly controller = new AbortController();
 
-  _cancel(reason: unknown): void {
+  cancel(reason: unknown): void {
     this.controller.abort(reason);
   }
 
   _watchBody(response: Response): void {
     const body = response.body;
-    if (body === null || this._released) {
-      this._release();
+    if (body === null || this.released) {
+      this.release();
       return;
     }
     try {
@@ -138,7 +139,7 @@ class FetchCall extends OutgoingCall {
       finished(body as unknown as NodeJS.ReadableStream, () => this._closed());
     } catch {
       // A body that is not a Node web stream (another fetch's): release now rather than never.
-      this._release();
+      this.release();
       return;
     }
     unreadBodies.register(body, this, this);
@@ -146,6 +147,6 @@ class FetchCall extends OutgoingCall {
 
   _closed(): void {
     unreadBodies.unregister(this);
-    this._release();
+    this.release();
   }
 }

@@ -4,37 +4,35 @@
  * @packageDocumentation
  */
 
+// The current request's context.
 export { currentContext, tryCurrentContext, runWithContext, bindContext } from './current.js';
-export { createContext, withTimeout, withDeadline, withValues, withValue, withCancel } from './derive.js';
 export type { RequestContext, OwnedContext, ContextInit } from './context.js';
-export type { ContextValues } from './schema.js';
 
-export { defineKey, normalizeKey, traceIdKey, requestIdKey, userIdKey } from './schema.js';
-export type { ContextKey, KeyOptions } from './schema.js';
+// New contexts and children (Go's context.With*).
+export { createContext, withTimeout, withDeadline, withCancel, withValues, withValue } from './derive.js';
+export { detach } from './detach.js';
 
-export {
-  CtxkitError,
-  DeadlineExceededError,
-  CancelledError,
-  NoContextError,
-  InvalidMetadataError,
-} from './errors.js';
+// Propagated keys.
+export { defineKey } from './schema.js';
+export type { ContextKey, ContextValues, KeyOptions } from './schema.js';
+export type { TrustOption, TrustRule } from './trust.js';
+
+// Errors, and the gRPC status each one means.
+export { CtxkitError, DeadlineExceededError, CancelledError, NoContextError, InvalidMetadataError } from './errors.js';
 export type { CtxkitErrorCode } from './errors.js';
-
 export { Status, toHttpStatus } from './status.js';
 export type { StatusCode, StatusName } from './status.js';
 
+// Logs, and incoming values that were dropped.
 export { logFields, pinoMixin } from './log.js';
 export type { LogFields } from './log.js';
-
 export { droppedValues } from './drops.js';
 export type { Drop, DropHandler } from './drops.js';
 
-export type { TrustOption, TrustRule } from './trust.js';
-export type { MissingContextMode } from './lost-context.js';
-
+// Outgoing HTTP: fetch and undici carry the context.
 export { createFetch, ctxFetch } from './fetch.js';
 export type { CtxFetch, CtxFetchInit, FetchOptions } from './fetch.js';
-export { ctxkitInterceptor } from './undici-interceptor.js';
+export { undiciInterceptor } from './undici-interceptor.js';
 export type { DispatchInterceptorLike, DispatchLike, DispatchHandlerLike, DispatchControllerLike } from './undici-interceptor.js';
 export type { OutgoingOptions } from './outgoing.js';
+export type { MissingContextMode } from './lost-context.js';

@@ -5,7 +5,7 @@ export type MissingContextMode = 'throw' | 'warn' | 'ignore';
 
 // Frames of ctxkit itself, of Node, of built-ins (`new Promise (<anonymous>)`, under rxjs's
 // `lastValueFrom`) and of installed libraries do not say where the user lost it.
-const NOT_USER = /\((?:node:|internal\/)|\(<anonymous>\)$|^\s+at (?:node:|internal\/)|[\\/]node_modules[\\/]|[\\/]@ctxkit[\\/]|[\\/]packages[\\/](?:core|grpc-interceptors|fastify-plugin|express-middleware|nestjs)[\\/](?:dist|src)[\\/]/;
+const NOT_USER = /\((?:node:|internal\/)|\(<anonymous>\)$|^\s+at (?:node:|internal\/)|[\\/]node_modules[\\/]|[\\/]@ctxkit[\\/]|[\\/]packages[\\/][\w-]+[\\/](?:dist|src)[\\/]/;
 const TEST_FILE = /\.test\.[cm]?[jt]s:/;
 const warned = new Set<string>();
 // Node keeps 10 frames by default, and a call made where a framework subscribes for the user (a

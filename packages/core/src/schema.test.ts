@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { defineKey, InvalidMetadataError, normalizeKey } from './index.js';
-import { keyDefinition, valueProblem } from './schema.js';
+import { defineKey, InvalidMetadataError } from './index.js';
+import { keyDefinition, normalizeKey, valueProblem } from './schema.js';
 
 describe('key normalisation', () => {
   it.each([
@@ -54,7 +54,14 @@ describe('defineKey', () => {
     const b = defineKey('order-source', { maxLength: 32 });
     expect(a.name).toBe('order-source');
     expect(b.name).toBe('order-source');
-    expect(() => defineKey('order_source', { maxLength: 64 })).toThrow(/different options/);
+    expect(() => defineKey('OrderSource', { maxLength: 64 })).toThrow(/different options/);
+  });
+
+  it('refuses names proxies drop (underscores) and Envoy’s own prefix', () => {
+    expect(() => defineKey('tenant_id')).toThrowErrorMatchingInlineSnapshot(`[InvalidMetadataError: ctxkit: invalid metadata "tenant_id": underscores are dropped by proxies; name it 'tenant-id']`);
+    expect(() => defineKey('x-envoy-upstream-rq-timeout-ms')).toThrowErrorMatchingInlineSnapshot(`[InvalidMetadataError: ctxkit: invalid metadata "x-envoy-upstream-rq-timeout-ms": the x-envoy- prefix is Envoy’s own and never forwarded]`);
+    expect(() => defineKey('xEnvoyRetryOn')).toThrow(/x-envoy- prefix/);
+    expect(normalizeKey('tenant_id')).toBe('tenant-id'); // the helper still renames
   });
 
   it('throws at declaration for bad keys and options', () => {

@@ -130,26 +130,30 @@ function register(name: string, options: KeyOptions, pattern?: RegExp): KeyDefin
  * Declares a propagated key once, for the whole process. Declared keys are carried by every
  * adapter; internal servers accept them from peers, the public edge only from trusted sources.
  *
- * @param name - the wire name or a camelCase/snake_case form of it (normalised).
- * @throws {@link InvalidMetadataError} when the name cannot be a wire key, or when the same key
- *   was declared with different options.
+ * @param name - the wire name or a camelCase form of it (normalised).
+ * @throws {@link InvalidMetadataError} when the name cannot be a wire key, has an underscore
+ *   (proxies drop such headers) or the `x-envoy-` prefix, or when the same key was declared with
+ *   different options.
  * @example
  * export const tenantId = defineKey<'acme' | 'globex'>('tenantId'); // wire name 'tenant-id'
  */
 export function defineKey<T extends string = string>(name: string, options: KeyOptions = {}): ContextKey<T> {
+  // Proxies drop such header names by default (nginx: underscores_in_headers off; Envoy:
+  // headers_with_underscores_action), and a peer in another language reading `tenant_id` would
+  // never match the hyphenated wire key: refused here rather than renamed behind its back.
+  if (name.includes('_')) throw new InvalidMetadataError(name, `underscores are dropped by proxies; name it '${wireForm(name)}'`);
   const key = normalizeKey(name);
+  if (key.startsWith('x-envoy-')) throw new InvalidMetadataError(name, 'the x-envoy- prefix is Envoy’s own and never forwarded');
   if (BUILT_IN.has(key)) throw new InvalidMetadataError(name, 'this key is built in');
   return { name: register(key, options).name };
 }
 
 const BUILT_IN = new Set(['trace-id', 'request-id', 'user-id']);
 
-/** The built-in `trace-id` key. */
-export const traceIdKey: ContextKey = { name: register('trace-id', { maxLength: 128 }, ID).name };
-/** The built-in `request-id` key. */
-export const requestIdKey: ContextKey = { name: register('request-id', { maxLength: 128 }, ID).name };
-/** The built-in `user-id` key. */
-export const userIdKey: ContextKey = { name: register('user-id', { maxLength: 128 }, ID).name };
+// The built-in keys: ids, at most 128 visible characters without spaces or commas.
+register('trace-id', { maxLength: 128 }, ID);
+register('request-id', { maxLength: 128 }, ID);
+register('user-id', { maxLength: 128 }, ID);
 
 /** The declared definition of a wire key, or `undefined`. @internal */
 export function keyDefinition(name: string): KeyDefinition | undefined {

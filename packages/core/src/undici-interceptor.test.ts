@@ -5,7 +5,7 @@ import { activeTimers, rejection, settle, startServer, type TestServer, within }
 import { createContext, runWithContext, withCancel, withTimeout } from './index.js';
 import { CancelledError, DeadlineExceededError, NoContextError } from './errors.js';
 import { defineKey } from './schema.js';
-import { ctxkitInterceptor } from './undici-interceptor.js';
+import { undiciInterceptor } from './undici-interceptor.js';
 
 const tenantId = defineKey('fetch-tenant');
 let srv: TestServer;
@@ -15,7 +15,7 @@ let dispatcher: Dispatcher;
 beforeAll(async () => {
   srv = await startServer();
   agent = new Agent();
-  dispatcher = agent.compose(ctxkitInterceptor());
+  dispatcher = agent.compose(undiciInterceptor());
 });
 afterAll(async () => {
   await agent.destroy();
@@ -29,7 +29,7 @@ function longContext() {
   return createContext({ userId: 'u-42', values: { [tenantId.name]: 'acme' }, timeoutMs: 600_000 });
 }
 
-describe('ctxkitInterceptor', () => {
+describe('undiciInterceptor', () => {
   it('adds the propagated keys and the budget, never replacing a caller header', async () => {
     using ctx = longContext();
     const { body } = await runWithContext(ctx, () =>
@@ -45,7 +45,7 @@ describe('ctxkitInterceptor', () => {
   });
 
   it('keeps flat-array headers and applies an allow-list', async () => {
-    const external = agent.compose(ctxkitInterceptor({ allowKeys: ['trace-id'] }));
+    const external = agent.compose(undiciInterceptor({ allowKeys: ['trace-id'] }));
     using ctx = longContext();
     const { body } = await runWithContext(ctx, () =>
       request(`${srv.url}/echo`, { dispatcher: external, headers: ['X-One', '1', 'x-two', '2'] }),
@@ -112,7 +112,7 @@ describe('ctxkitInterceptor', () => {
     expect(await rejection(runWithContext(ctx, () => request(`${srv.url}/echo`, { dispatcher })))).toBeInstanceOf(
       DeadlineExceededError,
     );
-    const strict = agent.compose(ctxkitInterceptor({ missingContext: 'throw' }));
+    const strict = agent.compose(undiciInterceptor({ missingContext: 'throw' }));
     expect(await rejection(request(`${srv.url}/echo`, { dispatcher: strict }))).toBeInstanceOf(NoContextError);
     await (await request(`${srv.url}/ok`, { dispatcher: agent })).body.text();
     expect(srv.seen.map((s) => s.path)).toEqual(['/ok']);
@@ -121,7 +121,7 @@ describe('ctxkitInterceptor', () => {
   it('fails a request still queued at its deadline, and never sends it', async () => {
     const single = new Agent({ connections: 1 });
     try {
-      const narrow = single.compose(ctxkitInterceptor());
+      const narrow = single.compose(undiciInterceptor());
       const arrived = srv.nextRequest();
       await withCancel(async (cancel) => {
         const first = rejection(request(`${srv.url}/hang`, { dispatcher: narrow }));

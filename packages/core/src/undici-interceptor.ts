@@ -5,7 +5,8 @@
  */
 import { reportMissingContext } from './lost-context.js';
 import type { HeaderSink } from './carrier.js';
-import { callDeadline, compileOutgoing, OutgoingCall, type OutgoingOptions, writeHeaders } from './outgoing.js';
+import { compileOutgoing, type OutgoingOptions, writeHeaders } from './outgoing.js';
+import { callDeadline, OutgoingCall } from './outgoing-call.js';
 import { als } from './storage.js';
 
 /** The part of undici's `DispatchController` the interceptor uses. */
@@ -44,10 +45,10 @@ export type DispatchInterceptorLike = (dispatch: DispatchLike) => DispatchLike;
  * an `allowKeys` name that cannot be a key.
  * @example
  * import { Agent, request } from 'undici';
- * const agent = new Agent().compose(ctxkitInterceptor());
+ * const agent = new Agent().compose(undiciInterceptor());
  * const { body } = await request('http://stock.internal/items', { dispatcher: agent });
  */
-export function ctxkitInterceptor(options: OutgoingOptions = {}): DispatchInterceptorLike {
+export function undiciInterceptor(options: OutgoingOptions = {}): DispatchInterceptorLike {
   const out = compileOutgoing(options);
 
   return function withContext(dispatch) {
@@ -62,16 +63,16 @@ export function ctxkitInterceptor(options: OutgoingOptions = {}): DispatchInterc
         if (out.timeoutMs === undefined) return dispatch(opts, handler);
       }
       const now = Date.now();
-      const deadline = callDeadline(ctx, out.timeoutMs, now);
+      const deadline = callDeadline(ctx, undefined, out.timeoutMs, now);
       const headers = new RecordHeaders(opts.headers);
       writeHeaders(out, ctx, deadline, now, headers);
       const call = new DispatchCall(handler);
-      const early = call._start(ctx?.signal, undefined, deadline, now);
+      const early = call.start(ctx, undefined, deadline, now);
       if (early !== undefined) return fail(handler, early as Error);
       try {
         return dispatch({ ...opts, headers: headers.record }, call);
       } catch (error) {
-        call._release();
+        call.release();
         throw error;
       }
     };
@@ -100,7 +101,7 @@ class DispatchCall extends OutgoingCall implements DispatchHandlerLike {
     super();
   }
 
-  _cancel(reason: unknown): void {
+  cancel(reason: unknown): void {
     const controller = this._controller;
     if (controller !== undefined) {
       controller.abort(reason as Error);
@@ -120,7 +121,7 @@ class DispatchCall extends OutgoingCall implements DispatchHandlerLike {
   }
 
   onRequestUpgrade(controller: DispatchControllerLike, statusCode: number, headers: any, socket: any): void {
-    this._release(); // the socket is the caller's from here on
+    this.release(); // the socket is the caller's from here on
     if (this._failedWith === undefined) this._handler.onRequestUpgrade?.(controller, statusCode, headers, socket);
   }
 
@@ -133,12 +134,12 @@ class DispatchCall extends OutgoingCall implements DispatchHandlerLike {
   }
 
   onResponseEnd(controller: DispatchControllerLike, trailers: any): void {
-    this._release();
+    this.release();
     if (this._failedWith === undefined) this._handler.onResponseEnd?.(controller, trailers);
   }
 
   onResponseError(controller: DispatchControllerLike | null, error: Error): void {
-    this._release();
+    this.release();
     if (this._failedWith === undefined) this._handler.onResponseError?.(controller, error);
   }
 

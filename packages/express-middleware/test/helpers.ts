@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, request as httpRequest, type Server, type ServerOptions } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import express5 from 'express';
 import express4 from 'express4'; // npm alias of express@4, typed as Express (test/express4.d.ts)
@@ -32,36 +32,8 @@ export async function listen(app: express5.Express, options: ServerOptions = {})
   return { port: (server.address() as AddressInfo).port, server };
 }
 
-export interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-  json(): any;
-}
-
-/** One real HTTP request through node:http, on its own connection. */
-export function call(
-  port: number,
-  path: string,
-  init: { method?: string; headers?: Record<string, string | string[]>; body?: string | Buffer } = {},
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: init.headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const body = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode!, headers: res.headers, body, json: () => JSON.parse(body) });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(init.body);
-  });
-}
+// The HTTP request helper is shared with the other adapters' tests.
+export { type Answer, call } from '@ctxkit/test-support';
 
 /** Writes raw bytes on a new socket and returns the raw answer (the server closes after it). */
 export async function rawCall(port: number, bytes: Buffer | string): Promise<string> {

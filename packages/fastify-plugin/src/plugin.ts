@@ -70,7 +70,10 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
     // builds an object: only when some route has a handler timeout.
     const cap = routeCaps ? request.routeOptions.handlerTimeout : 0;
     const capped = cap !== undefined && cap > 0;
-    const ctx = start(request.raw, reply.raw, request.id, capped ? cap : undefined, request);
+    // Not request.id as the chain's request id: Fastify's default is a per-process counter
+    // (req-1, req-2…), the same in every replica, and requestIdHeader takes it from any client.
+    // The chain's id is a trusted proxy's or a random one; request.id stays Fastify's, for its logs.
+    const ctx = start(request.raw, reply.raw, undefined, capped ? cap : undefined, request);
     request.ctx = ctx;
     // With a handler timeout Fastify already made request.signal: listening costs no allocation.
     if (capped) request.signal.addEventListener('abort', new HandlerTimeoutReply(request, reply), { once: true });

@@ -21,7 +21,7 @@ it('1,000 concurrent requests on keep-alive connections each see their own ids, 
     const after = currentContext();
     return {
       n: (req.body as { n: number }).n,
-      id: req.id,
+      id: currentContext().requestId,
       before,
       after: { trace: after.traceId, request: after.requestId, user: after.userId },
       downstream: [first, second].map((h) => ({ trace: h['trace-id'], request: h['request-id'], user: h['user-id'] })),

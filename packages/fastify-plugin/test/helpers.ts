@@ -57,36 +57,8 @@ export async function listen(app: FastifyInstance): Promise<number> {
   return (app.server.address() as AddressInfo).port;
 }
 
-export interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-  json(): any;
-}
-
-/** One real HTTP request through node:http. */
-export function call(
-  port: number,
-  path: string,
-  init: { method?: string; headers?: Record<string, string | string[]>; body?: string } = {},
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: init.headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const body = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode!, headers: res.headers, body, json: () => JSON.parse(body) });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(init.body);
-  });
-}
+// The HTTP request helper is shared with the other adapters' tests.
+export { type Answer, call } from '@ctxkit/test-support';
 
 /** Sends raw bytes (hostile headers Node's client refuses to write) and returns the raw answer. */
 export async function rawCall(port: number, head: Buffer): Promise<string> {

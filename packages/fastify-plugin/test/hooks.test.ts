@@ -8,12 +8,12 @@ afterEach(closeAll);
 
 type Seen = Record<string, string | undefined>;
 
-/** Records, per request id, which context each hook saw (after an await, to cover continuations). */
+/** Records, per context request id, which context each hook saw (after an await, to cover continuations). */
 function recordHooks(app: FastifyInstance, seen: Map<string, Seen>): void {
   const note = (request: FastifyRequest, hook: string) => {
-    const entry = seen.get(request.id) ?? {};
+    const entry = seen.get(request.ctx.requestId) ?? {};
     entry[hook] = tryCurrentContext()?.requestId;
-    seen.set(request.id, entry);
+    seen.set(request.ctx.requestId, entry);
   };
   const tick = () => new Promise<void>((r) => setImmediate(r));
   app.addHook('onRequest', async (request) => {
@@ -62,7 +62,7 @@ describe('the context is current in every hook', () => {
     recordHooks(app, seen);
     app.get('/x', async (request) => {
       await new Promise((r) => setTimeout(r, 1));
-      seen.get(request.id)!.handler = tryCurrentContext()?.requestId;
+      seen.get(request.ctx.requestId)!.handler = tryCurrentContext()?.requestId;
       return { ok: true };
     });
     const port = await listen(app);
@@ -81,7 +81,7 @@ describe('the context is current in every hook', () => {
     const { app } = await makeApp();
     recordHooks(app, seen);
     app.post('/echo', async (request) => {
-      seen.get(request.id)!.handler = tryCurrentContext()?.requestId;
+      seen.get(request.ctx.requestId)!.handler = tryCurrentContext()?.requestId;
       return { got: request.body };
     });
     const port = await listen(app);
@@ -132,15 +132,20 @@ describe('the context is current in every hook', () => {
     expect(res.body).toBe(`${id};${id};${id};`);
   });
 
-  it('request.ctx is the context and request.id is its request id', async () => {
+  it("request.ctx is the context; its request id is random, not Fastify's per-process request.id", async () => {
     const { app } = await makeApp();
     app.get('/id', async (request) => ({ same: request.ctx === tryCurrentContext(), id: request.id, ctxId: request.ctx.requestId }));
     const port = await listen(app);
-    const res = await call(port, '/id');
-    const body = res.json();
-    expect(body.same).toBe(true);
-    expect(body.ctxId).toBe(body.id);
-    expect(res.headers['request-id']).toBe(body.id);
+    const [a, b] = [await call(port, '/id'), await call(port, '/id')].map((res) => ({ ...res.json(), header: res.headers['request-id'] }));
+    expect(a.same).toBe(true);
+    // Fastify's own ids (its logs' reqId) stay as Fastify made them: a counter, the same in
+    // every replica. The chain's request id leaves the process, so it is random.
+    expect([a.id, b.id]).toEqual(['req-1', 'req-2']);
+    for (const r of [a, b]) {
+      expect(r.ctxId).toMatch(/^[0-9a-f]{16}$/);
+      expect(r.header).toBe(r.ctxId);
+    }
+    expect(a.ctxId).not.toBe(b.ctxId);
   });
 });
 
@@ -162,7 +167,7 @@ describe('a hook that resumes from a callback that lost the context', () => {
     });
     app.post('/p', async (request) => {
       seen.handler = tryCurrentContext()?.requestId;
-      return { id: request.id };
+      return { id: request.ctx.requestId };
     });
     const port = await listen(app);
     const res = await call(port, '/p', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });

@@ -9,8 +9,16 @@ import {
   Metadata,
   status as grpcStatus,
 } from '@grpc/grpc-js';
-import { CtxkitError, DeadlineExceededError, type MissingContextMode, type RequestContext, tryCurrentContext } from '@ctxkit/core';
-import { injectContext, MAX_GRPC_TIMEOUT_MS, reportMissingContext } from '@ctxkit/core/adapter';
+import { type MissingContextMode, type RequestContext, tryCurrentContext } from '@ctxkit/core';
+import {
+  abortStatus,
+  type CarrierSetter,
+  callDeadline,
+  injectContext,
+  MAX_GRPC_TIMEOUT_MS,
+  OutgoingCall,
+  reportMissingContext,
+} from '@ctxkit/core/adapter';
 import { metadataSetIfAbsent, metadataSetter } from './metadata.js';
 
 /** Options of {@link clientInterceptor}, resolved once when it is created. */
@@ -37,7 +45,7 @@ export interface ClientInterceptorOptions {
  * deadline aborted it). A context with no time left fails the call at once with
  * DEADLINE_EXCEEDED (CANCELLED when cancelled) and sends nothing. Works for all four call kinds.
  *
- * @throws {@link NoContextError} from the call site, for a call outside any context, when
+ * @throws `NoContextError` (from `@ctxkit/core`) from the call site, for a call outside any context, when
  *   `missingContext` is `'throw'`.
  * @example
  * const client = new pkg.Orders(target, credentials.createInsecure(), {
@@ -46,7 +54,7 @@ export interface ClientInterceptorOptions {
  */
 export function clientInterceptor(options: ClientInterceptorOptions = {}): Interceptor {
   const missing = options.missingContext ?? 'warn';
-  const override = options.override === true;
+  const setter = options.override === true ? metadataSetter : metadataSetIfAbsent;
   const allow = options.allow;
 
   return function ctxkitClientInterceptor(callOptions: InterceptorOptions, nextCall: NextCall): InterceptingCall {
@@ -55,23 +63,16 @@ export function clientInterceptor(options: ClientInterceptorOptions = {}): Inter
       if (missing !== 'ignore') reportMissingContext(missing, `gRPC call ${callOptions.method_definition.path}`);
       return new InterceptingCall(nextCall(callOptions));
     }
-    const signal = ctx.signal;
-    if (signal.aborted) return expiredCall(signal.reason);
-    // The call's deadline: the earlier of the caller's and the context's, never further than
-    // grpc-js servers can read (MAX_GRPC_TIMEOUT_MS).
-    const own = callOptions.deadline;
-    const ownMs = own === undefined ? Number.POSITIVE_INFINITY : deadlineMs(own);
-    const deadline = Math.min(ctx.deadline ?? Number.POSITIVE_INFINITY, ownMs);
-    let next: InterceptingCallInterface;
-    if (deadline === Number.POSITIVE_INFINITY) {
-      next = nextCall(callOptions);
-    } else {
-      const now = Date.now();
-      if (deadline <= now) return expiredCall(new DeadlineExceededError());
-      const use = deadline - now > MAX_GRPC_TIMEOUT_MS ? now + MAX_GRPC_TIMEOUT_MS : deadline;
-      next = use === ownMs ? nextCall(callOptions) : nextCall({ ...callOptions, deadline: use });
-    }
-    return new ContextCall(next, ctx, signal, override, allow);
+    // Core's outgoing-call lifecycle: the earlier of the caller's deadline and the context's,
+    // never further than grpc-js servers can read; grpc-js times the call itself.
+    const now = Date.now();
+    const own = epochMs(callOptions.deadline);
+    const deadline = callDeadline(ctx, own, undefined, now, MAX_GRPC_TIMEOUT_MS);
+    const link = new CallLink();
+    const early = link.start(ctx, undefined, deadline, now, true);
+    if (early !== undefined) return expiredCall(early);
+    const next = deadline === own ? nextCall(callOptions) : nextCall({ ...callOptions, deadline });
+    return new ContextCall(next, ctx, link, setter, allow);
   };
 }
 
@@ -79,62 +80,61 @@ export function clientInterceptor(options: ClientInterceptorOptions = {}): Inter
 type InterceptingCallInterface = ReturnType<NextCall>;
 type MessageContext = Parameters<InterceptingCallInterface['sendMessageWithContext']>[0];
 
-function deadlineMs(deadline: Deadline): number {
-  return typeof deadline === 'number' ? deadline : deadline.getTime();
+/** A grpc-js deadline as epoch ms; `undefined` for none (absent or Infinity). */
+function epochMs(deadline: Deadline | undefined): number | undefined {
+  if (deadline === undefined) return undefined;
+  const ms = typeof deadline === 'number' ? deadline : deadline.getTime();
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
-/** The gRPC status an aborted context's reason means. */
-function abortStatus(reason: unknown): { code: grpcStatus; details: string } {
-  // A ctxkit reason carries its own status (DeadlineExceededError → 4, CancelledError → 1).
-  if (reason instanceof CtxkitError) return { code: reason.grpcCode as number as grpcStatus, details: reason.message };
-  return { code: grpcStatus.CANCELLED, details: 'cancelled by the request context' };
+/** The lifecycle of one call: aborting the context cancels the call with the status its reason means. */
+class CallLink extends OutgoingCall {
+  call: InterceptingCall | undefined = undefined;
+
+  cancel(reason: unknown): void {
+    const { code, details } = abortStatus(reason);
+    this.call?.cancelWithStatus(code as number as grpcStatus, details);
+  }
 }
 
 /**
- * One call under a context: writes the context's keys into the outgoing metadata and cancels the
- * call when the context aborts. It is its own abort listener (`handleEvent`) and its own inner
- * listener, so a call allocates no closures; the abort listener goes when the status arrives.
+ * One call under a context: writes the context's keys into the outgoing metadata, and is its
+ * own inner listener, so that the call's lifecycle is released when the status arrives.
  */
 class ContextCall extends InterceptingCall implements InterceptingListener {
   readonly #ctx: RequestContext;
-  readonly #signal: AbortSignal;
-  readonly #override: boolean;
+  readonly #link: CallLink;
+  readonly #setter: CarrierSetter<Metadata>;
   readonly #allow: ((key: string) => boolean) | undefined;
   #listener: Partial<InterceptingListener> | undefined = undefined;
 
   constructor(
     next: InterceptingCallInterface,
     ctx: RequestContext,
-    signal: AbortSignal,
-    override: boolean,
+    link: CallLink,
+    setter: CarrierSetter<Metadata>,
     allow: ((key: string) => boolean) | undefined,
   ) {
     super(next);
     this.#ctx = ctx;
-    this.#signal = signal;
-    this.#override = override;
+    this.#link = link;
+    this.#setter = setter;
     this.#allow = allow;
+    link.call = this;
   }
 
   override start(metadata: Metadata, listener?: Partial<InterceptingListener>): void {
     // A copy, not the caller's object: callers reuse Metadata objects across calls, and keys
     // written into theirs would pass for explicit ones on the next call under another context.
     const md = metadata.clone();
-    injectContext(this.#ctx, this.#override ? metadataSetter : metadataSetIfAbsent, md, this.#allow);
     this.#listener = listener;
-    this.#signal.addEventListener('abort', this);
     try {
+      injectContext(this.#ctx, this.#setter, md, this.#allow);
       super.start(md, this);
     } catch (error) {
-      this.#signal.removeEventListener('abort', this);
+      this.#link.release();
       throw error;
     }
-  }
-
-  /** The context aborted: cancel the call with the status its reason means. */
-  handleEvent(): void {
-    const { code, details } = abortStatus(this.#signal.reason);
-    this.cancelWithStatus(code, details);
   }
 
   onReceiveMetadata(metadata: Metadata): void {
@@ -146,7 +146,10 @@ class ContextCall extends InterceptingCall implements InterceptingListener {
   }
 
   onReceiveStatus(status: StatusObject): void {
-    this.#signal.removeEventListener('abort', this);
+    const link = this.#link;
+    link.release();
+    // grpc-js's deadline timer and the context's fire at the same instant, in either order.
+    if (status.code === grpcStatus.DEADLINE_EXCEEDED) link.deadlinePassed();
     this.#listener?.onReceiveStatus?.(status);
   }
 }
@@ -161,7 +164,7 @@ class ExpiredCall implements InterceptingCallInterface {
 
   constructor(reason: unknown) {
     const { code, details } = abortStatus(reason);
-    this.#status = { code, details, metadata: new Metadata() };
+    this.#status = { code: code as number as grpcStatus, details, metadata: new Metadata() };
   }
 
   start(_metadata: Metadata, listener?: Partial<InterceptingListener>): void {

@@ -27,7 +27,7 @@ export { ClientPool } from './client-pool.js';
 export type { ClientPoolOptions, ClientConstructor } from './client-pool.js';
 
 // For adapter authors and logging set-ups.
-export { metadataGetter, metadataSetter, metadataSetIfAbsent } from './metadata.js';
+export { metadataGetter, metadataSetter } from './metadata.js';
 export { logJsonLine } from './error-log.js';
 export { toStatus } from './status-error.js';
 export type { MappedError } from './status-error.js';

@@ -1,10 +1,12 @@
 import { getEventListeners } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import { MAX_TIMER_MS } from '@ctxkit/core/adapter';
 import { createContext, NoContextError, runWithContext, withCancel } from '@ctxkit/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clientInterceptor, serverInterceptor } from '../src/index.js';
 import { type ProbeClient, probeClient, type Req, type Running, type Seen, seen, startServer, tenantId, unary, within } from './helpers.js';
+
+/** Longest delay a Node timer takes (2^31-1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 let server: Running;
 let client: ProbeClient;
@@ -211,6 +213,35 @@ describe('clientInterceptor', () => {
     expect(ours).toHaveLength(1);
     expect(ours[0]!.message).toContain('/ctxkit.test.Probe/Unary');
     expect(calls).toBe(2);
+  });
+
+  it("at the context's deadline the context has expired before the caller sees DEADLINE_EXCEEDED", { timeout: 60_000 }, async () => {
+    // grpc-js times the call with the same deadline as the context: whichever timer fires first,
+    // the caller must find its own context expired, so that it answers for the context (an edge's
+    // 504) rather than for a child's failure. 40 rounds: the two timers race differently each time.
+    const alive: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const ctx = createContext({ timeoutMs: 20 + (i % 5) });
+      const error = await runWithContext(ctx, () => unary(client, { text: 'hang' }).catch((e: grpc.ServiceError) => e));
+      expect((error as grpc.ServiceError).code).toBe(grpc.status.DEADLINE_EXCEEDED);
+      if (!ctx.signal.aborted) alive.push(i);
+      ctx.end();
+    }
+    expect(alive).toEqual([]);
+  });
+
+  it('concurrent calls under one context share one abort listener, and a cancel reaches every one', async () => {
+    const ctx = createContext();
+    const signal = ctx.signal;
+    const before = getEventListeners(signal, 'abort').length;
+    const statuses = runWithContext(ctx, () =>
+      Array.from({ length: 50 }, () => unary(client, { text: 'hang' }).catch((e: grpc.ServiceError) => e.code)),
+    );
+    expect(getEventListeners(signal, 'abort').length).toBe(before + 1);
+    ctx.cancel();
+    expect(await Promise.all(statuses)).toEqual(Array.from({ length: 50 }, () => grpc.status.CANCELLED));
+    expect(getEventListeners(signal, 'abort').length).toBe(before);
+    ctx.end();
   });
 
   it('10,000 sequential calls under one context leave no abort listener behind', { timeout: 60_000 }, async () => {

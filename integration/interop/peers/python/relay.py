@@ -43,12 +43,22 @@ def main():
                  userId=md.get("user-id", ""), budgetMs=-1 if remaining is None else int(remaining * 1000))
             call = stub.Hop.future(request, timeout=context.time_remaining(),
                                    metadata=[(k, md[k]) for k in FORWARDED if k in md])
+            # How this RPC ended, set once: by the callback below when it ended before the
+            # servicer answered (cancelled by its caller, or past its deadline), or here.
+            ended = []
+            ended_lock = threading.Lock()
+
+            def end(how, report):
+                with ended_lock:
+                    if ended:
+                        return
+                    ended.append(how)
+                if report:
+                    emit(event="ctx-done", err=how)
 
             def on_done():
-                # Runs when this RPC ends: cancelled by its caller, past its deadline, or answered.
-                if not context.is_active() and not call.done():
-                    left = context.time_remaining()
-                    emit(event="ctx-done", err="deadline exceeded" if left is not None and left <= 0 else "cancelled")
+                left = context.time_remaining()
+                end("deadline exceeded" if left is not None and left <= 0.01 else "cancelled", True)
                 call.cancel()
 
             context.add_callback(on_done)
@@ -57,7 +67,12 @@ def main():
             except grpc.RpcError as e:
                 code = e.code()
                 emit(event="downstream-error", code=code.value[0], codeName=code.name, message=e.details())
+                if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                    end("deadline exceeded", True)  # the call's timeout was this RPC's own
+                elif code != grpc.StatusCode.CANCELLED:
+                    end("answered", False)
                 context.abort(code, e.details() or "")
+            end("answered", False)
             return protos.HopReply(served_by=reply.served_by + ",python")
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))

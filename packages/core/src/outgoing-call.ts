@@ -1,0 +1,213 @@
+/**
+ * The lifecycle of one outgoing call under a context, the same for every transport (gRPC
+ * client, fetch, undici): its deadline is the earliest of the context's, the caller's and a
+ * timeout, capped by what the transport can carry; it fails without being sent when no time is
+ * left; it is aborted when the context or the caller's signal aborts, through one shared listener
+ * per signal; and it lets go of everything once the call is over.
+ */
+import type { Context, RequestContext } from './context.js';
+import { MAX_TIMER_MS } from './deadline.js';
+import { CtxkitError, DeadlineExceededError } from './errors.js';
+import { Status, type StatusCode } from './status.js';
+
+/**
+ * The deadline of a call, epoch ms: the earliest of the context's, the caller's own
+ * (`callerDeadline`, epoch ms) and `timeoutMs` from `now`, then brought within `capMs` from now
+ * (the longest the transport can carry). `undefined`: none of them is set.
+ * @experimental
+ */
+export function callDeadline(
+  ctx: RequestContext | undefined,
+  callerDeadline: number | undefined,
+  timeoutMs: number | undefined,
+  now: number,
+  capMs?: number,
+): number | undefined {
+  let deadline = ctx?.deadline;
+  if (callerDeadline !== undefined && (deadline === undefined || callerDeadline < deadline)) deadline = callerDeadline;
+  if (timeoutMs !== undefined && (deadline === undefined || now + timeoutMs < deadline)) deadline = now + timeoutMs;
+  if (capMs !== undefined && deadline !== undefined && deadline - now > capMs) deadline = now + capMs;
+  return deadline;
+}
+
+/**
+ * The gRPC status an abort reason means: a ctxkit error carries its own (deadline → 4
+ * DEADLINE_EXCEEDED, cancel → 1 CANCELLED); any other reason is CANCELLED.
+ * @experimental
+ */
+export function abortStatus(reason: unknown): { readonly code: StatusCode; readonly details: string } {
+  if (reason instanceof CtxkitError) return { code: reason.grpcCode, details: reason.message };
+  return CANCELLED_BY_CONTEXT;
+}
+
+const CANCELLED_BY_CONTEXT = { code: Status.CANCELLED, details: 'cancelled by the request context' } as const;
+
+/**
+ * A transport may report its deadline this long before the context's equal deadline fires: both
+ * timers are millisecond-granular and armed at different moments, so either may fire first.
+ */
+const DEADLINE_SLACK_MS = 5;
+
+/**
+ * One outgoing call under a context. A transport subclasses it with {@link cancel} (how to stop
+ * the call), calls {@link start} before sending, and {@link release} once the call is over (the
+ * response ended, failed or was cancelled).
+ *
+ * It arms a timer only for a deadline earlier than the context's (the caller's own timeout): at
+ * the context's deadline the context itself aborts, and the call with it, so the context always
+ * reports DEADLINE_EXCEEDED first and a caller never sees a child's deadline error while its
+ * own context still looks alive.
+ * @experimental
+ */
+export abstract class OutgoingCall {
+  #timer: NodeJS.Timeout | undefined = undefined;
+  #ctxLink: Fanout | undefined = undefined;
+  #callerLink: Fanout | undefined = undefined;
+  /** The context, when the call's deadline is the context's. */
+  #deadlineOf: RequestContext | undefined = undefined;
+  #released = false;
+
+  /** Stops the transport with `reason` (a ctxkit error, or the caller's signal's reason). */
+  abstract cancel(reason: unknown): void;
+
+  /** Whether the call is over (released, or aborted). */
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /**
+   * Starts following the context's and the caller's signals and, for a deadline of its own,
+   * arms its timer. `transportTimed`: the transport enforces the deadline itself (gRPC), so no
+   * timer is armed here.
+   * @returns the reason the call must fail without being sent, or `undefined` to send it.
+   */
+  start(
+    ctx: RequestContext | undefined,
+    callerSignal: AbortSignal | null | undefined,
+    deadline: number | undefined,
+    now: number,
+    transportTimed = false,
+  ): unknown {
+    const ctxSignal = ctx?.signal;
+    if (ctxSignal?.aborted) return ctxSignal.reason;
+    if (callerSignal?.aborted) return callerSignal.reason;
+    if (deadline !== undefined) {
+      const delay = deadline - now;
+      const contexts = ctx !== undefined && deadline === ctx.deadline && timesItself(ctx);
+      // Under 1 ms the header would say 0: the callee could not do anything with it.
+      if (delay < 1) {
+        if (!contexts) return new DeadlineExceededError();
+        expire(ctx);
+        return ctx.signal.reason;
+      }
+      if (contexts) this.#deadlineOf = ctx;
+      // A ref'd timer: the call's socket keeps the process alive anyway, and a leaked one would
+      // show. Longer delays than MAX_TIMER_MS would fire at once; they are not timed.
+      else if (!transportTimed && delay <= MAX_TIMER_MS) this.#timer = setTimeout(onCallDeadline, delay, this);
+    }
+    if (ctxSignal !== undefined) this.#ctxLink = follow(ctxSignal, this);
+    if (callerSignal != null) this.#callerLink = follow(callerSignal, this);
+    return undefined;
+  }
+
+  /**
+   * The transport reports that the call's deadline passed (gRPC's own timer). When that deadline
+   * is the context's, the context expires now instead of a timer tick later, so that whoever
+   * waits on it sees the context's DEADLINE_EXCEEDED rather than a child error.
+   */
+  deadlinePassed(now = Date.now()): void {
+    const ctx = this.#deadlineOf;
+    if (ctx !== undefined && ctx.deadline! - now <= DEADLINE_SLACK_MS) expire(ctx);
+  }
+
+  /** Releases the call and stops the transport with `reason`; nothing once released. */
+  abort(reason: unknown): void {
+    if (this.#released) return;
+    this.release();
+    this.cancel(reason);
+  }
+
+  /** Undoes the timer and both signal links, once. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#ctxLink !== undefined) this.#ctxLink.drop(this);
+    if (this.#callerLink !== undefined) this.#callerLink.drop(this);
+    this.#ctxLink = this.#callerLink = undefined;
+  }
+
+  /** @internal The call's own timer fired. */
+  _timedOut(): void {
+    this.#timer = undefined;
+    this.abort(new DeadlineExceededError());
+  }
+}
+
+function onCallDeadline(call: OutgoingCall): void {
+  call._timedOut();
+}
+
+/**
+ * Whether the context aborts by itself at its deadline: ctxkit's own contexts do (their timer, or
+ * their parent's). A context object from elsewhere may not, and then the call times itself.
+ */
+function timesItself(ctx: RequestContext): boolean {
+  return typeof (ctx as Partial<Context>)._expire === 'function';
+}
+
+/** Expires a ctxkit context at its deadline: the one that owns the deadline, so that its children follow. */
+function expire(ctx: RequestContext): void {
+  let owner = ctx as Partial<Context>;
+  while (owner._ownDeadline === false && owner._parent !== undefined && owner._parent.deadline === ctx.deadline) {
+    owner = owner._parent as Partial<Context>;
+  }
+  if (typeof owner._expire === 'function') owner._expire();
+  else (ctx as Context)._expire();
+}
+
+/**
+ * One 'abort' listener per signal, shared by every call in flight under it, removed with the last
+ * call. A listener per call would make n concurrent calls under one context cost O(n) per add and
+ * per remove (Node's EventTarget walks its listener list to refuse duplicates), and the listener
+ * count of a context would grow with its fan-out.
+ */
+class Fanout {
+  readonly calls = new Set<OutgoingCall>();
+  constructor(readonly signal: AbortSignal) {}
+
+  handleEvent(): void {
+    this.unlisten();
+    const reason = this.signal.reason;
+    for (const call of this.calls) call.abort(reason);
+    this.calls.clear();
+  }
+
+  drop(call: OutgoingCall): void {
+    const calls = this.calls;
+    if (calls.delete(call) && calls.size === 0) this.unlisten();
+  }
+
+  unlisten(): void {
+    if (fanouts.get(this.signal) !== this) return;
+    fanouts.delete(this.signal);
+    this.signal.removeEventListener('abort', this);
+  }
+}
+
+// Keyed by signal, weakly: a registry of the listeners above, not state borrowed by a call.
+const fanouts = new WeakMap<AbortSignal, Fanout>();
+
+function follow(signal: AbortSignal, call: OutgoingCall): Fanout {
+  let fanout = fanouts.get(signal);
+  if (fanout === undefined) {
+    fanout = new Fanout(signal);
+    fanouts.set(signal, fanout);
+    signal.addEventListener('abort', fanout);
+  }
+  fanout.calls.add(call);
+  return fanout;
+}
