@@ -23,7 +23,17 @@ async function contextsSeen(port: number) {
 
 describe('one context per request whatever ctxkit adapters a Nest app combines', () => {
   it('Fastify plugin (registered first) and the Express middleware as Nest middleware', async () => {
-    const { port } = await startHttpApp('fastify', { grpcUrl, logger, expressMiddleware: true });
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    let port: number;
+    try {
+      ({ port } = await startHttpApp('fastify', { grpcUrl, logger, expressMiddleware: true }));
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.map((w) => (w as Error & { code?: string }).code)).not.toContain('CTXKIT_FASTIFY_ORDER');
     expect(await contextsSeen(port)).toEqual(Array(20).fill(1));
     const expired = await call(port, '/hang', { 'request-timeout-ms': '0' });
     expect([expired.status, expired.json().code]).toEqual([504, 'DEADLINE_EXCEEDED']);
@@ -37,8 +47,18 @@ describe('one context per request whatever ctxkit adapters a Nest app combines',
     expect(logger.at('error')).toEqual([]);
   });
 
-  it('the plugin registered after create() comes behind Nest middleware, which the README set-up avoids', async () => {
-    const { port } = await startHttpApp('fastify', { grpcUrl, logger, pluginLate: true });
+  it('the plugin registered after create() comes behind Nest middleware, which the README set-up avoids; the plugin says so', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    let port: number;
+    try {
+      ({ port } = await startHttpApp('fastify', { grpcUrl, logger, pluginLate: true }));
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => (w as Error & { code?: string }).code === 'CTXKIT_FASTIFY_ORDER')).toHaveLength(1);
     const body = (await call(port, '/seen')).json();
     expect(body.middleware).toBe('none');
     expect(body.trace).toMatch(/^[0-9a-f]{32}$/);
