@@ -32,7 +32,7 @@ export { MAX_GRPC_TIMEOUT_MS, parseGrpcTimeout, formatGrpcTimeout, TIMEOUT_HEADE
 export { errorResponse, followsAbort, isStatusError } from './http-errors.js';
 export type { ErrorBody, ErrorResponse } from './http-errors.js';
 export { statusName } from './status.js';
-export { reportMissingContext } from './lost-context.js';
+export { reportMissingContext, reportEndedContext, contextEnded } from './lost-context.js';
 // Transports that report drops themselves (message headers): the default handler, safe text.
 export { countDrop } from './drops.js';
 export { printable } from './errors.js';

@@ -49,6 +49,12 @@ export interface ExtractSource<O = unknown> {
   readonly maxTimeoutMs?: number | undefined;
   /** Passed to `onDrop` with each drop: what the adapter serves (its request object). */
   readonly origin?: O | undefined;
+  /**
+   * What the transport refused before extraction (a message header block its client could not
+   * parse, a job context that is not an object, a malformed task message): reported through
+   * `onDrop` like any drop, with the ids of the context built without it.
+   */
+  readonly refused?: { readonly key: string; readonly reason: string } | undefined;
 }
 
 /**
@@ -98,6 +104,8 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
 
   return function extract<C>(getter: CarrierGetter<C>, carrier: C, source?: ExtractSource<O>): OwnedContext {
     const r = new Reading(getter as CarrierGetter<unknown>, carrier);
+    const refused = source?.refused;
+    if (refused !== undefined) r.drop(refused.key, refused.reason, undefined);
     const metadata = new Map<string, string>();
     const bridge = slot.bridge;
     const trusted = decide(source?.remoteAddress);

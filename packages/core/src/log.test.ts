@@ -36,12 +36,12 @@ describe('log fields', () => {
 describe('log field names', () => {
   it('createLogFields and pinoMixin write the ids under the names given, once', () => {
     const fields = createLogFields({ traceId: 'trace_id', requestId: 'request_id', userId: 'user_id' });
-    const ctx = createContext({ traceId: 't-3', requestId: 'r-3', userId: 'u-3' });
-    expect(runWithContext(ctx, () => fields())).toEqual({ trace_id: 't-3', request_id: 'r-3', user_id: 'u-3' });
+    const ctx = createContext({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', requestId: 'r-3', userId: 'u-3' });
+    expect(runWithContext(ctx, () => fields())).toEqual({ trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', request_id: 'r-3', user_id: 'u-3' });
     expect(fields()).toEqual({});
     expect(createLogFields()).toBe(logFields);
     const mixin = pinoMixin({ fieldNames: { traceId: 'trace_id' } });
-    expect(runWithContext(ctx, mixin)).toEqual({ trace_id: 't-3', 'request-id': 'r-3', 'user-id': 'u-3' });
+    expect(runWithContext(ctx, mixin)).toEqual({ trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', 'request-id': 'r-3', 'user-id': 'u-3' });
   });
 
   it('refuses an empty name where it is given', () => {
