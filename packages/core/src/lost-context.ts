@@ -35,7 +35,12 @@ function userCallSite(): string {
   // [0] this function, [1] reportMissingContext, [2] the adapter that reports.
   const own = sites[0]?.scriptName;
   const adapter = sites[2]?.scriptName;
-  for (let i = 3; i < sites.length; i++) {
+  // Called from user code directly (no adapter between), the caller itself is the site.
+  return firstUserSite(sites, 3, own, adapter) ?? firstUserSite(sites, 2, own, undefined) ?? 'unknown';
+}
+
+function firstUserSite(sites: readonly CallSite[], from: number, own: string | undefined, adapter: string | undefined): string | undefined {
+  for (let i = from; i < sites.length; i++) {
     const site = sites[i]!;
     const file = site.scriptName;
     if (file === '' || file === own || file === adapter) continue;
@@ -44,7 +49,7 @@ function userCallSite(): string {
     const where = `${file}:${site.lineNumber}:${site.column ?? site.columnNumber ?? 0}`;
     return name === '' ? where : `${name}(${where})`;
   }
-  return 'unknown';
+  return undefined;
 }
 
 /**
