@@ -1,4 +1,4 @@
-import type { RequestContext } from '@ctxkit/core';
+import { logFields as idFields, type RequestContext } from '@ctxkit/core';
 import { errorResponse, followsAbort } from '@ctxkit/core/adapter';
 import type { ErrorRequestHandler } from 'express';
 import { isBound } from './bind-emitter.js';
@@ -74,13 +74,6 @@ export function ctxkitErrorHandler(options: ErrorHandlerOptions = {}): ErrorRequ
 }
 
 function logFields(err: unknown, ctx: RequestContext | undefined, method: string, url: string): ErrorLogFields {
-  return {
-    err,
-    'trace-id': ctx?.traceId,
-    'legacy-trace-id': ctx?.legacyTraceId,
-    'request-id': ctx?.requestId,
-    'user-id': ctx?.userId,
-    method,
-    url,
-  };
+  // The ids as every ctxkit log line carries them (core's logFields), then what Express adds.
+  return { err, ...(ctx === undefined ? {} : idFields(ctx)), method, url };
 }
