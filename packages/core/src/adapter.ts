@@ -30,7 +30,8 @@ export { MAX_GRPC_TIMEOUT_MS, parseGrpcTimeout, formatGrpcTimeout } from './dead
 export { errorResponse, followsAbort, isStatusError } from './http-errors.js';
 export type { ErrorBody, ErrorResponse } from './http-errors.js';
 export { statusName } from './status.js';
-export { reportMissingContext } from './lost-context.js';
+export { reportMissingContext, reportEndedContext, contextEnded } from './lost-context.js';
+export { resolveLogFieldNames } from './log.js';
 
 // Work that outlives its request (messages, jobs): the ids without the deadline and cancellation.
 export { detachedContext } from './detach.js';

@@ -340,3 +340,26 @@ describe('proxy and mesh conventions (Envoy, Istio, nginx)', () => {
     }
   });
 });
+
+describe('transports without native deadlines or headers', () => {
+  it('what the transport refused before extraction is reported like any drop, with the context\'s ids', () => {
+    const { extract, drops } = extractor();
+    const ctx = extract(headers({ 'user-id': 'alice' }), { refused: { key: 'headers', reason: 'malformed header block' } });
+    expect(drops).toEqual([{ key: 'headers', reason: 'malformed header block', value: undefined, traceId: ctx.traceId, requestId: ctx.requestId }]);
+    expect(ctx.userId).toBe('alice'); // the rest of the carrier is still read
+  });
+
+  it('a budget injected with the keys comes back as the deadline', () => {
+    const caller = createContext({ userId: 'alice', timeoutMs: 5000 });
+    const out: Record<string, string> = {};
+    injectContext(caller, recordSetter, out, undefined, 1234.9);
+    expect(out['request-timeout-ms']).toBe('1234');
+    const { extract } = extractor();
+    const before = Date.now();
+    const callee = extract(out);
+    expect(callee.deadline! - before).toBeGreaterThanOrEqual(1234);
+    expect(callee.deadline! - Date.now()).toBeLessThanOrEqual(1234);
+    expect(callee.userId).toBe('alice');
+    caller.end();
+  });
+});

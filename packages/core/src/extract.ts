@@ -6,6 +6,7 @@ import type { CarrierGetter } from './carrier.js';
 import { Context, type OwnedContext, type RequestContext } from './context.js';
 import { checkTimeout, parseHttpTimeout, resolveBudget, type BudgetOptions, TIMEOUT_HEADER } from './deadline.js';
 import { parseBaggage } from './baggage.js';
+import { dropChannel, type DropMessage } from './diagnostics.js';
 import { countDrop, dropOf, type DropHandler, type PendingDrop } from './drops.js';
 import { newRequestId, newTraceId } from './ids.js';
 import { keyDefinition, LIMITS, valueProblem, type KeyDefinition } from './schema.js';
@@ -48,6 +49,12 @@ export interface ExtractSource<O = unknown> {
   readonly maxTimeoutMs?: number | undefined;
   /** Passed to `onDrop` with each drop: what the adapter serves (its request object). */
   readonly origin?: O | undefined;
+  /**
+   * What the transport refused before extraction (a message header block its client could not
+   * parse, a job context that is not an object, a malformed task message): reported through
+   * `onDrop` like any drop, with the ids of the context built without it.
+   */
+  readonly refused?: { readonly key: string; readonly reason: string } | undefined;
 }
 
 /**
@@ -97,6 +104,8 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
 
   return function extract<C>(getter: CarrierGetter<C>, carrier: C, source?: ExtractSource<O>): OwnedContext {
     const r = new Reading(getter as CarrierGetter<unknown>, carrier);
+    const refused = source?.refused;
+    if (refused !== undefined) r.drop(refused.key, refused.reason, undefined);
     const metadata = new Map<string, string>();
     const bridge = slot.bridge;
     const trusted = decide(source?.remoteAddress);
@@ -197,6 +206,7 @@ function report<O>(drops: PendingDrop[], ctx: RequestContext, origin: O, onDrop:
   for (const drop of drops) {
     drop.traceId = ctx.traceId;
     drop.requestId = ctx.requestId;
+    if (dropChannel.hasSubscribers) dropChannel.publish({ drop, origin } satisfies DropMessage);
     onDrop(drop, origin);
   }
 }

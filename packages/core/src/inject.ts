@@ -1,6 +1,7 @@
 /** Injection: writes a context's propagated keys into an outgoing carrier, for every transport. */
 import type { CarrierSetter } from './carrier.js';
 import type { Context, RequestContext } from './context.js';
+import { formatHttpTimeout, TIMEOUT_HEADER } from './deadline.js';
 import { newSpanId } from './ids.js';
 import { slot } from './storage.js';
 import { isW3CTraceId } from './traceparent.js';
@@ -15,12 +16,15 @@ const TRACESTATE = 'tracestate';
  * `traceparent`: the received one with its `tracestate`, unchanged (W3C pass-through), else one
  * ctxkit starts for the call ({@link startedTraceparent}). With a bridge on, the trace context
  * is the tracer's: see `startCallTrace`.
+ * `budgetMs`, for transports without a native deadline (message request-reply, worker tasks),
+ * goes out as `request-timeout-ms` in whole milliseconds, which the extractor reads back.
  */
 export function injectContext<C>(
   ctx: RequestContext,
   setter: CarrierSetter<C>,
   carrier: C,
   allow?: ((key: string) => boolean) | undefined,
+  budgetMs?: number | undefined,
 ): void {
   const tracer = slot.bridge !== undefined;
   let forwarded = false;
@@ -31,6 +35,7 @@ export function injectContext<C>(
     }
     if (allow === undefined || allow(k)) setter.set(carrier, k, v);
   }
+  if (budgetMs !== undefined) setter.set(carrier, TIMEOUT_HEADER, formatHttpTimeout(budgetMs));
   if (!tracer && !forwarded && (allow === undefined || allow(TRACEPARENT))) {
     const started = startedTraceparent(ctx);
     if (started !== undefined) setter.set(carrier, TRACEPARENT, started);

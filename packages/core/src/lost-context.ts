@@ -1,4 +1,6 @@
 import * as util from 'node:util';
+import type { RequestContext } from './context.js';
+import { missingContextChannel, type MissingContextMessage } from './diagnostics.js';
 import { NoContextError } from './errors.js';
 
 /** What to do when a call that should carry a context is made outside any. */
@@ -6,6 +8,7 @@ export type MissingContextMode = 'throw' | 'warn' | 'ignore';
 
 // Warned call sites: bounded, and only touched when a call has no context (never a request's path).
 const warned = new Set<string>();
+const warnedEnded = new Set<string>();
 // util.getCallSites() keeps 10 frames by default, and a call made where a framework subscribes for the user (a
 // NestJS `ClientGrpc` method: grpc-js, Nest's client, then rxjs's subscribe chain) has more than
 // that of library frames above the user's own. Only this report, off the hot path, looks deeper.
@@ -47,13 +50,15 @@ function userCallSite(): string {
 /**
  * Reports `what` being done outside any request context: throws {@link NoContextError}, warns
  * once per call site (with the call site, `process.emitWarning` code `CTXKIT_NO_CONTEXT`), or
- * does nothing. Call it from the adapter's own code (the call site named is the first frame
- * outside it, ctxkit, Node and node_modules). Off the hot path: only called when no context
- * is found.
+ * does nothing; and publishes it on `ctxkit:missing-context` when someone subscribes, in every
+ * mode. Off the hot path: only called when no context is found.
  */
 export function reportMissingContext(mode: MissingContextMode, what: string): void {
-  if (mode === 'ignore') return;
+  const publish = missingContextChannel.hasSubscribers;
+  if (mode === 'ignore' && !publish) return;
   const site = userCallSite();
+  if (publish) missingContextChannel.publish({ what, site, mode } satisfies MissingContextMessage);
+  if (mode === 'ignore') return;
   const message =
     `ctxkit: ${what} outside any request context at ${site}; it carries no ids, deadline or ` +
     'cancellation. The context was lost above this call: run it inside a request, or wrap the ' +
@@ -62,4 +67,32 @@ export function reportMissingContext(mode: MissingContextMode, what: string): vo
   if (warned.has(site) || warned.size > 1000) return;
   warned.add(site);
   process.emitWarning(message, { code: 'CTXKIT_NO_CONTEXT' });
+}
+
+/** Whether `ctx` was ended by its owner (its request was answered, its job or message finished). */
+export function contextEnded(ctx: RequestContext): boolean {
+  // Read as a field, not by class: another copy of core may have created the context.
+  return (ctx as { _ended?: boolean })._ended === true;
+}
+
+/**
+ * Reports `what` being done under a context that has already ended: a callback kept from a
+ * finished request (a connection pool or emitter created inside one, a timer left behind) that now
+ * runs, with that request's ids, for someone else. Throws {@link NoContextError}, warns once per
+ * call site (`CTXKIT_ENDED_CONTEXT`, naming the call site and the request), or does nothing.
+ * Work meant to outlive its request runs in `detach()`, whose context never ends.
+ * Off the hot path: only called when the context has ended.
+ */
+export function reportEndedContext(mode: MissingContextMode, what: string, ctx: RequestContext): void {
+  if (mode === 'ignore') return;
+  const site = userCallSite();
+  const message =
+    `ctxkit: ${what} at ${site} under the context of request ${ctx.requestId} (trace ${ctx.traceId}), ` +
+    'which has already ended; the call carries that request\'s ids. A callback kept from that ' +
+    'request ran it: bind the callback where it is registered, or start work meant to outlive the ' +
+    'request with detach().';
+  if (mode === 'throw') throw new NoContextError(message);
+  if (warnedEnded.has(site) || warnedEnded.size > 1000) return;
+  warnedEnded.add(site);
+  process.emitWarning(message, { code: 'CTXKIT_ENDED_CONTEXT' });
 }
