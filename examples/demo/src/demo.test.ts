@@ -9,11 +9,11 @@ const services = new Services();
 beforeAll(() => services.start(), 60_000);
 afterAll(() => services.stop(), 30_000);
 
-describe('the demo chain: gateway → orders → inventory, billing', () => {
+describe('the demo chain: gateway → orders → inventory, billing; orders.created → fulfilment → receipt job', () => {
   it('a normal order: one trace id and the user at every hop, the budget shrinking hop by hop', async () => {
     const outcome = await normalOrder(services);
     expect(outcome.answer.status).toBe(201);
-    expect([...outcome.hops.keys()].sort()).toEqual(['billing', 'gateway', 'inventory', 'orders']);
+    expect([...outcome.hops.keys()].sort()).toEqual(['billing', 'fulfilment', 'gateway', 'inventory', 'orders', 'receipt-job']);
     for (const hop of outcome.hops.values()) {
       expect(hop).toMatchObject({ traceId: outcome.traceId, userId: 'alice', status: 'OK', abortedAtMs: 0 });
       expect(hop.metadata['user-id']).toBe('alice');
@@ -25,6 +25,10 @@ describe('the demo chain: gateway → orders → inventory, billing', () => {
     expect(budget('billing')).toBeLessThanOrEqual(budget('orders'));
     // Billing is called once inventory's 40 ms of work are done: it must arrive with less.
     expect(budget('billing')).toBeLessThan(budget('inventory'));
+    // The asynchronous leg: the event's consumer and the job it enqueued ran detached, with the order's ids.
+    for (const service of ['fulfilment', 'receipt-job']) {
+      expect(outcome.hops.get(service)).toMatchObject({ budgetAtArrivalMs: -1, requestId: outcome.hops.get('gateway')!.requestId });
+    }
     expect(outcome.checks.filter((c) => !c.ok)).toEqual([]);
   });
 
@@ -68,7 +72,7 @@ describe('the demo chain: gateway → orders → inventory, billing', () => {
     const outcome = await hostileHeaders(services);
     expect(outcome.answer.status).toBe(201);
     expect(outcome.traceId).toMatch(/^[0-9a-f]{32}$/);
-    expect(outcome.hops.size).toBe(4);
+    expect(outcome.hops.size).toBe(6); // the four calls, the event's consumer and the job
     const hostile = new Set<string>(Object.values(HOSTILE_HEADERS));
     for (const hop of outcome.hops.values()) {
       expect(hop).toMatchObject({ traceId: outcome.traceId, userId: 'alice', status: 'OK' });

@@ -24,9 +24,9 @@ process.once('exit', () => services.killAll());
 
 async function main(): Promise<number> {
   const started = Date.now();
-  console.log(c.dim('starting inventory, billing, orders and gateway on 127.0.0.1 (ephemeral ports)…'));
+  console.log(c.dim('starting nats-server, redis-server, inventory, billing, fulfilment, orders and gateway on 127.0.0.1 (ephemeral ports)…'));
   await services.start({ echoLogs: serveMode && process.env.DEMO_LOGS === '1' });
-  console.log(c.dim(`ready in ${Date.now() - started} ms: ${[...services.ports].map(([s, p]) => `${s} :${p}`).join(', ')}\n`));
+  console.log(c.dim(`ready in ${Date.now() - started} ms: ${[...services.ports].map(([s, p]) => (p > 0 ? `${s} :${p}` : s)).join(', ')}\n`));
   if (serveMode) return serve();
 
   let failed = 0;

@@ -3,7 +3,7 @@ export type { Hop } from '@ctxkit-examples/shared';
 import type { Hop } from '@ctxkit-examples/shared';
 
 /** The services, from the edge inwards, with where each sits in the call tree. */
-export const SERVICES = ['gateway', 'orders', 'inventory', 'billing'] as const;
+export const SERVICES = ['gateway', 'orders', 'inventory', 'billing', 'fulfilment'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 /** A message a service sends the demo over IPC. */

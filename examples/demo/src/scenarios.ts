@@ -32,6 +32,9 @@ function newTraceparent(): { traceId: string; traceparent: string } {
   return { traceId, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` };
 }
 
+/** Every hop of a created order: the calls, then the event's consumer and the job it enqueued. */
+const ALL_HOPS = ['gateway', 'orders', 'inventory', 'billing', 'fulfilment', 'receipt-job'];
+
 const finals = (...services: string[]) => (hops: { kind: string; hop: Hop }[]) =>
   services.every((s) => hops.some((h) => h.kind === 'hop' && h.hop.service === s));
 
@@ -46,12 +49,13 @@ export async function normalOrder(services: Services): Promise<Outcome> {
   const { traceId, traceparent } = newTraceparent();
   const body = { sku: 'book', quantity: 1, inventoryWorkMs: 40, billingWorkMs: 15 };
   const answer = await send('POST', `${services.gatewayUrl}/orders`, { ...ALICE, traceparent }, body).answer;
-  await services.waitFor(traceId, finals('gateway', 'orders', 'inventory', 'billing'), 'the hop reports of a normal order');
+  await services.waitFor(traceId, finals(...ALL_HOPS), 'the hop reports of a normal order, its event and its job');
   const hops = services.finished(traceId);
   const g = hops.get('gateway')!;
   const o = hops.get('orders')!;
   const i = hops.get('inventory')!;
   const b = hops.get('billing')!;
+  const asyncLeg = [hops.get('fulfilment')!, hops.get('receipt-job')!];
   return {
     title: 'A normal order',
     request: 'POST /orders {"sku":"book","quantity":1}  (Authorization: Bearer token-alice, traceparent)',
@@ -66,6 +70,10 @@ export async function normalOrder(services: Services): Promise<Outcome> {
       check(
         'the budget shrank hop by hop (gateway ≥ orders ≥ inventory; billing, called after inventory, < inventory)',
         g.budgetAtArrivalMs >= o.budgetAtArrivalMs && o.budgetAtArrivalMs >= i.budgetAtArrivalMs && b.budgetAtArrivalMs < i.budgetAtArrivalMs,
+      ),
+      check(
+        'the orders.created event (NATS) and the receipt job (BullMQ) ran detached: no budget, the request id of the order',
+        asyncLeg.every((h) => h.budgetAtArrivalMs < 0 && h.requestId === g.requestId),
       ),
     ],
   };
@@ -148,7 +156,7 @@ export async function hostileHeaders(services: Services): Promise<Outcome> {
   const body = { sku: 'mug', quantity: 1 };
   const answer = await send('POST', `${services.gatewayUrl}/orders`, { ...ALICE, ...HOSTILE_HEADERS }, body).answer;
   const traceId = String(answer.headers['trace-id'] ?? '');
-  await services.waitFor(traceId, finals('gateway', 'orders', 'inventory', 'billing'), 'the hop reports of the hostile request');
+  await services.waitFor(traceId, finals(...ALL_HOPS), 'the hop reports of the hostile request');
   const hops = services.finished(traceId);
   const gateway = hops.get('gateway');
   // Besides ctxkit's ids, a hop may carry the W3C traceparent its caller's OpenTelemetry sent.

@@ -6,6 +6,7 @@ import { createWriteStream, mkdtempSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startNats, startRedis, type TestServer } from '@ctxkit/test-support/servers';
 import { type Hop, isServiceMessage, type ServiceMessage, type ServiceName } from './hop.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../../', import.meta.url));
@@ -22,17 +23,28 @@ export class Services {
   readonly #children = new Map<ServiceName, ChildProcess>();
   readonly #logs: WriteStream[] = [];
   readonly #events = new EventEmitter();
+  /** nats-server and redis-server, for the asynchronous leg (orders.created → the receipt job). */
+  #brokers: TestServer[] = [];
 
   /**
-   * Starts inventory and billing, then orders (pointed at them), then the gateway.
-   * @throws when a service exits or is not ready within 20 s; the ones started are stopped.
+   * Starts nats-server and redis-server, then inventory, billing and fulfilment, then orders
+   * (pointed at them), then the gateway.
+   * @throws when a server or service exits or is not ready within 20 s; the ones started are stopped.
    */
   async start(options: { echoLogs?: boolean } = {}): Promise<void> {
     try {
-      await Promise.all([this.#startOne('inventory', {}, options), this.#startOne('billing', {}, options)]);
+      const [nats, redis] = await Promise.all([startNats(), startRedis()]);
+      this.#brokers = [nats, redis];
+      const NATS_URL = nats.address;
+      await Promise.all([
+        this.#startOne('inventory', {}, options),
+        this.#startOne('billing', {}, options),
+        this.#startOne('fulfilment', { NATS_URL, REDIS_PORT: String(redis.port) }, options),
+      ]);
       await this.#startOne('orders', {
         INVENTORY_ADDR: `127.0.0.1:${this.ports.get('inventory')}`,
         BILLING_URL: `http://127.0.0.1:${this.ports.get('billing')}`,
+        NATS_URL,
       }, options);
       await this.#startOne('gateway', { ORDERS_ADDR: `127.0.0.1:${this.ports.get('orders')}` }, options);
     } catch (error) {
@@ -88,12 +100,14 @@ export class Services {
     const running = [...this.#children.values()].filter((c) => c.exitCode === null && c.signalCode === null);
     this.#children.clear();
     await Promise.all(running.map((child) => stopChild(child)));
+    await Promise.all(this.#brokers.splice(0).map((server) => server.stop()));
     for (const log of this.#logs.splice(0)) log.end();
   }
 
   /** Last resort on process exit: kills what is left, synchronously. */
   killAll(): void {
     for (const child of this.#children.values()) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const server of this.#brokers) void server.stop(); // kills at once; the promise is for the exit
   }
 
   async #startOne(name: ServiceName, env: Record<string, string>, options: { echoLogs?: boolean }): Promise<void> {

@@ -3,11 +3,15 @@
 import type { Hop } from './hop.ts';
 import type { Outcome } from './scenarios.ts';
 
-const TREE: readonly { service: string; prefix: string }[] = [
+// The asynchronous leg (the orders.created event, then the receipt job) is drawn only when it ran:
+// it starts from a created order, after the response.
+const TREE: readonly { service: string; prefix: string; async?: true }[] = [
   { service: 'gateway', prefix: '' },
   { service: 'orders', prefix: '└─ ' },
   { service: 'inventory', prefix: '   ├─ ' },
-  { service: 'billing', prefix: '   └─ ' },
+  { service: 'billing', prefix: '   ├─ ' },
+  { service: 'fulfilment', prefix: '   └┄ ', async: true },
+  { service: 'receipt-job', prefix: '      └┄ ', async: true },
 ];
 const WIDTH = 36;
 
@@ -26,11 +30,14 @@ export function waterfall(hops: ReadonlyMap<string, Hop>, c: Palette, markMs?: n
   const t1 = Math.max(...present.map((t) => end(hops.get(t.service)!)), markMs ?? 0);
   const scale = WIDTH / Math.max(1, t1 - t0);
   const col = (ms: number) => Math.min(WIDTH - 1, Math.max(0, Math.round((ms - t0) * scale)));
-  const lines = [c.dim(`  ${'hop'.padEnd(16)} ${'budget'.padStart(8)}  ${'0 ms'.padEnd(WIDTH - 8)}${`${t1 - t0} ms`.padStart(8)}  ${'took'.padStart(7)}  status`)];
-  for (const { service, prefix } of TREE) {
+  const lines = [c.dim(`  ${'hop'.padEnd(20)} ${'budget'.padStart(8)}  ${'0 ms'.padEnd(WIDTH - 8)}${`${t1 - t0} ms`.padStart(8)}  ${'took'.padStart(7)}  status`)];
+  for (const { service, prefix: drawn, async } of TREE) {
     const hop = hops.get(service);
+    if (hop === undefined && async) continue;
+    // billing is the last branch of orders unless the asynchronous leg follows it.
+    const prefix = service === 'billing' && !hops.has('fulfilment') ? '   └─ ' : drawn;
     if (hop === undefined) {
-      lines.push(c.dim(`  ${(prefix + service).padEnd(16)} ${'—'.padStart(8)}  ${' '.repeat(WIDTH)}  ${''.padStart(7)}  never called`));
+      lines.push(c.dim(`  ${(prefix + service).padEnd(20)} ${'—'.padStart(8)}  ${' '.repeat(WIDTH)}  ${''.padStart(7)}  never called`));
       continue;
     }
     const from = col(hop.startedAtMs);
@@ -45,7 +52,7 @@ export function waterfall(hops: ReadonlyMap<string, Hop>, c: Palette, markMs?: n
     if (hop.abortedAtMs > 0) {
       note = markMs === undefined ? ` (context aborted: ${hop.abortReason})` : ` (context ${hop.abortReason} +${hop.abortedAtMs - markMs} ms after the disconnect)`;
     }
-    lines.push(`  ${(prefix + service).padEnd(16)} ${budget.padStart(8)}  ${c.cyan(bar.join(''))}  ${`${hop.durationMs} ms`.padStart(7)}  ${color(hop.status)}${c.dim(note)}`);
+    lines.push(`  ${(prefix + service).padEnd(20)} ${budget.padStart(8)}  ${c.cyan(bar.join(''))}  ${`${hop.durationMs} ms`.padStart(7)}  ${color(hop.status)}${c.dim(note)}`);
   }
   return lines;
 }

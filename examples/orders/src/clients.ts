@@ -5,9 +5,23 @@ import { credentials } from '@grpc/grpc-js';
 import { ctxFetch } from '@ctxkit/core';
 import { ClientPool, Status, type StatusName, statusError } from '@ctxkit/grpc';
 import { type HopReport__Output, loadApi } from '@ctxkit-examples/api';
+import { connect } from 'nats';
+import { publish } from '@ctxkit/nats';
 
 const INVENTORY_ADDR = process.env.INVENTORY_ADDR ?? '127.0.0.1:50052';
 const BILLING_URL = process.env.BILLING_URL ?? 'http://127.0.0.1:3003';
+const NATS_URL = process.env.NATS_URL;
+
+/** The NATS connection for order events; none when no NATS_URL is set (events are then not sent). */
+export const events = NATS_URL === undefined ? undefined : await connect({ servers: NATS_URL });
+
+/**
+ * Publishes `orders.created` (NATS). The event carries the request's ids and user, not its
+ * budget: its consumers run after the order was answered.
+ */
+export function orderCreated(orderId: string, sku: string): void {
+  if (events !== undefined) publish(events, 'orders.created', JSON.stringify({ orderId, sku }));
+}
 
 /** One client per service and target, with ctxkit's client interceptor and keepalive preset. */
 export const pool = new ClientPool({ credentials: credentials.createInsecure() });

@@ -3,7 +3,7 @@
 import { Server } from '@grpc/grpc-js';
 import { serverInterceptor, serverKeepalive, setStreamResetLimit, wrapService } from '@ctxkit/grpc';
 import { loadApi, type OrdersHandlers } from '@ctxkit-examples/api';
-import { pool } from './clients.ts';
+import { events, pool } from './clients.ts';
 import { serveGrpc, withHop } from '@ctxkit-examples/shared';
 import { log } from './log.ts';
 import { stopTelemetry } from './otel.ts';
@@ -27,5 +27,6 @@ setStreamResetLimit(server); // a burst of cancelled calls must not end the conn
 server.addService(loadApi().orders.Orders.service, wrapService(ordersService, { logger: (record) => log.error(record) }));
 await serveGrpc('orders', server, process.env.ORDERS_BIND ?? '127.0.0.1:0', async () => {
   pool.close();
+  await events?.drain();
   await stopTelemetry();
 });

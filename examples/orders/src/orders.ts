@@ -1,6 +1,6 @@
 import { currentContext } from '@ctxkit/core';
 import { Status, statusError } from '@ctxkit/grpc';
-import { chargeOrder, reserveStock } from './clients.ts';
+import { chargeOrder, orderCreated, reserveStock } from './clients.ts';
 import type { HopRecorder } from '@ctxkit-examples/shared';
 import { log } from './log.ts';
 
@@ -44,6 +44,7 @@ export async function createOrder(sku: string, quantity: number, work: WorkMs, h
   hop.child(invoice.hop);
   const order: Order = { orderId, userId, sku, quantity, reservationId: reservation.reservationId, invoiceId: invoice.invoiceId };
   orders.set(orderId, order);
+  orderCreated(orderId, sku); // fulfilment sends the receipt, after this request is answered
   log.info({ orderId }, 'order created');
   return order;
 }

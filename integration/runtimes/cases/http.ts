@@ -1,7 +1,7 @@
 /** HTTP in core: disconnect detection on real sockets, and the outgoing fetch and undici paths. */
 import { once } from 'node:events';
 import http, { type IncomingHttpHeaders } from 'node:http';
-import { CancelledError, createContext, ctxFetch, ctxkitInterceptor, type OwnedContext, runWithContext, tryCurrentContext } from '@ctxkit/core';
+import { CancelledError, createContext, ctxFetch, undiciInterceptor, type OwnedContext, runWithContext, tryCurrentContext } from '@ctxkit/core';
 import { compileHttpContext } from '@ctxkit/core/adapter';
 import { type Case, check, same } from '../harness.ts';
 import { close, hangUp, listen, request, signal } from '../support.ts';
@@ -102,7 +102,7 @@ async function fetchPropagation(): Promise<void> {
 async function undiciPropagation(): Promise<void> {
   const { Agent, request: undiciRequest } = await import('undici');
   const r = await recorder();
-  const agent = new Agent().compose(ctxkitInterceptor());
+  const agent = new Agent().compose(undiciInterceptor());
   const ctx = createContext({ timeoutMs: 5_000 });
   try {
     await runWithContext(ctx, async () => {

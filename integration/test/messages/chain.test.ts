@@ -15,7 +15,7 @@ import { contextProcessor, enqueue } from '@ctxkit/bullmq';
 import { ctxkit, ctxkitErrorHandler } from '@ctxkit/fastify';
 import { request, subscribe } from '@ctxkit/nats';
 import { createTaskClient, type TaskClient } from '@ctxkit/worker';
-import { startNats, startRedis, type TestServer } from '../../../test-support/servers.ts';
+import { startNats, startRedis, type TestServer } from '@ctxkit/test-support/servers';
 
 type Hop = { hop: string; traceId: string; requestId: string; userId: string | undefined; deadline: number | undefined; at: number };
 const hops: Hop[] = [];

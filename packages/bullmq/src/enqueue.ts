@@ -1,13 +1,16 @@
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import { type MissingContextMode, tryCurrentContext } from '@ctxkit/core';
-import { printable, reportMissingContext } from '@ctxkit/core/adapter';
+import { contextEnded, reportEndedContext, reportMissingContext } from '@ctxkit/core/adapter';
 import { CARRIER_FIELD, carrierOf } from './job-carrier.js';
 
 /** Options of {@link enqueue}: BullMQ's job options and what of the context goes with the job. */
 export interface EnqueueOptions extends JobsOptions {
   /** Limits which propagated keys go with the job. Default: all of them. */
   readonly allow?: ((key: string) => boolean) | undefined;
-  /** An enqueue outside any request context: `'throw'`, `'warn'` (default, once per call site) or `'ignore'`. */
+  /**
+   * An enqueue outside any request context, or under one that has already ended (a callback kept
+   * from a finished request): `'throw'`, `'warn'` (default, once per call site) or `'ignore'`.
+   */
   readonly missingContext?: MissingContextMode | undefined;
 }
 
@@ -28,7 +31,7 @@ export function enqueue<T extends object, R = unknown, N extends string = string
   options: EnqueueOptions = {},
 ): Promise<Job<T, R, N>> {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new TypeError(`ctxkit: job data must be a plain object to carry the context, got ${printable(String(data), 32)}`);
+    throw new TypeError(`ctxkit: job data must be a plain object to carry the context, got ${typeof data === 'string' ? 'a string' : Array.isArray(data) ? 'an array' : String(data)}`);
   }
   const { allow, missingContext, ...jobOptions } = options;
   const ctx = tryCurrentContext();
@@ -36,6 +39,7 @@ export function enqueue<T extends object, R = unknown, N extends string = string
     reportMissingContext(missingContext ?? 'warn', `BullMQ enqueue of ${name} to ${queue.name}`);
     return queue.add(name as never, data as never, jobOptions) as Promise<Job<T, R, N>>;
   }
+  if (contextEnded(ctx)) reportEndedContext(missingContext ?? 'warn', `BullMQ enqueue of ${name} to ${queue.name}`, ctx);
   const carried = { ...data, [CARRIER_FIELD]: carrierOf(ctx, allow) };
   return queue.add(name as never, carried as never, jobOptions) as Promise<Job<T, R, N>>;
 }

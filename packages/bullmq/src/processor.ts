@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import { type DropHandler, runWithContext, type TrustOption } from '@ctxkit/core';
-import { compileExtractor, countDrop } from '@ctxkit/core/adapter';
+import { compileExtractor } from '@ctxkit/core/adapter';
 import { CARRIER_FIELD, carrierIn, jobCarrierGetter } from './job-carrier.js';
 
 /** How a worker builds each job's context; resolved once per worker. */
@@ -29,15 +29,11 @@ export type JobProcessor<T, R> = (job: Job<T, R>, token?: string, signal?: Abort
  */
 export function contextProcessor<T, R>(processor: JobProcessor<T, R>, options: ProcessorOptions): JobProcessor<T, R> {
   const extract = compileExtractor<Job>({ trust: options.trust, timeoutHeader: false, onDrop: options.onDrop });
-  const onDrop: DropHandler<Job> = options.onDrop ?? countDrop;
   return async function processInContext(job, token, signal) {
     const found = carrierIn(job.data);
     const carrier = found !== undefined && 'malformed' in found ? undefined : (found as Readonly<Record<string, unknown>> | undefined);
-    const ctx = extract(jobCarrierGetter, carrier, { origin: job as Job });
-    if (carrier !== found) {
-      const reason = `job context ${(found as { malformed: string }).malformed}`;
-      onDrop({ key: CARRIER_FIELD, reason, value: undefined, traceId: ctx.traceId, requestId: ctx.requestId }, job as Job);
-    }
+    const refused = carrier !== found ? { key: CARRIER_FIELD, reason: `job context ${(found as { malformed: string }).malformed}` } : undefined;
+    const ctx = extract(jobCarrierGetter, carrier, { origin: job as Job, refused });
     const onAbort = signal === undefined ? undefined : () => ctx.cancel();
     if (onAbort !== undefined) {
       if (signal!.aborted) onAbort();

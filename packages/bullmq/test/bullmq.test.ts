@@ -1,8 +1,8 @@
 import { type Job, Queue, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext, currentContext, defineKey, type Drop, runWithContext } from '@ctxkit/core';
-import { CARRIER_FIELD, contextProcessor, enqueue, type ProcessorOptions } from '@ctxkit/bullmq';
-import { startRedis, type TestServer } from '../../../test-support/servers.ts';
+import { CARRIER_FIELD, contextProcessor, enqueue, type ProcessorOptions } from '../src/index.js';
+import { startRedis, type TestServer } from '@ctxkit/test-support/servers';
 
 const tenantId = defineKey('tenant-id');
 
@@ -95,11 +95,21 @@ describe('enqueue and process', () => {
     expect(worker.userId).toBeUndefined();
   });
 
+  it('an enqueue under a request that already ended is reported, naming the call site and the request', () => {
+    const queue = new Queue('late', { connection });
+    closing.push(queue);
+    const request = createContext();
+    request.end();
+    expect(() => runWithContext(request, () => enqueue(queue, 'late', {}, { missingContext: 'throw' }))).toThrowError(
+      new RegExp(`BullMQ enqueue of late to late at .*bullmq\\.test\\.ts:\\d+.* request ${request.requestId}`),
+    );
+  });
+
   it('refuses data that cannot carry the context, and reports an enqueue outside any context', () => {
     const queue = new Queue('refuse', { connection });
     closing.push(queue);
     expect(() => runWithContext(createContext(), () => enqueue(queue, 'x', 'text' as unknown as object))).toThrowError(
-      'ctxkit: job data must be a plain object to carry the context, got text',
+      'ctxkit: job data must be a plain object to carry the context, got a string',
     );
     expect(() => enqueue(queue, 'x', {}, { missingContext: 'throw' })).toThrowError(/BullMQ enqueue of x to refuse outside any request context/);
   });

@@ -14,7 +14,9 @@ export type { CarrierGetter, CarrierSetter } from './carrier.js';
 // Incoming: a context from a carrier. Outgoing: a context into a carrier.
 export { compileExtractor } from './extract.js';
 export type { ExtractOptions, ExtractSource, Extractor } from './extract.js';
-export { injectContext } from './inject.js';
+export { injectContext, startedTraceparent } from './inject.js';
+export { startCallTrace } from './call-trace.js';
+export type { CallSpan, OutgoingCallInfo, TraceSink } from './call-trace.js';
 
 // Node HTTP servers (Fastify, Express): extraction, echoed ids, disconnects, release.
 export { compileHttpContext, echoedIds, httpContextOf } from './http.js';
@@ -28,7 +30,7 @@ export { MAX_GRPC_TIMEOUT_MS, parseGrpcTimeout, formatGrpcTimeout } from './dead
 export { errorResponse, followsAbort, isStatusError } from './http-errors.js';
 export type { ErrorBody, ErrorResponse } from './http-errors.js';
 export { statusName } from './status.js';
-export { reportMissingContext } from './lost-context.js';
+export { reportMissingContext, reportEndedContext, contextEnded } from './lost-context.js';
 export { resolveLogFieldNames } from './log.js';
 
 // Work that outlives its request (messages, jobs): the ids without the deadline and cancellation.

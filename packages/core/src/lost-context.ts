@@ -1,32 +1,48 @@
+import * as util from 'node:util';
+import type { RequestContext } from './context.js';
 import { missingContextChannel, type MissingContextMessage } from './diagnostics.js';
 import { NoContextError } from './errors.js';
 
 /** What to do when a call that should carry a context is made outside any. */
 export type MissingContextMode = 'throw' | 'warn' | 'ignore';
 
-// Frames of ctxkit itself, of Node and of installed libraries do not say where the user lost it.
-const NOT_USER = /\((?:node:|internal\/)|^\s+at (?:node:|internal\/)|[\\/]node_modules[\\/]|[\\/]@ctxkit[\\/]|[\\/]packages[\\/][\w-]+[\\/](?:dist|src)[\\/]/;
-const TEST_FILE = /\.test\.[cm]?[jt]s:/;
+// Warned call sites: bounded, and only touched when a call has no context (never a request's path).
 const warned = new Set<string>();
-// Node keeps 10 frames by default, and a call made where a framework subscribes for the user (a
+const warnedEnded = new Set<string>();
+// util.getCallSites() keeps 10 frames by default, and a call made where a framework subscribes for the user (a
 // NestJS `ClientGrpc` method: grpc-js, Nest's client, then rxjs's subscribe chain) has more than
 // that of library frames above the user's own. Only this report, off the hot path, looks deeper.
 const STACK_DEPTH = 100;
 
-/** The first stack frame outside ctxkit, Node and node_modules, or `'unknown'`. */
+interface CallSite {
+  readonly functionName: string;
+  readonly scriptName: string;
+  readonly lineNumber: number;
+  readonly column?: number;
+  readonly columnNumber?: number;
+}
+const getCallSites = (util as unknown as { getCallSites?: (frames?: number, options?: { sourceMap?: boolean }) => CallSite[] }).getCallSites;
+
+/**
+ * The first frame outside ctxkit, Node and installed libraries, or `'unknown'`. ctxkit's frames
+ * are told by their files, not by folder names: this file, and the file of the adapter that
+ * called {@link reportMissingContext} (read from the call sites themselves, so that it holds
+ * for the ESM and CJS builds and for sources). A user's own `packages/core/src` is user code.
+ */
 function userCallSite(): string {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = STACK_DEPTH;
-  let stack: string;
-  try {
-    stack = new Error().stack ?? '';
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-  const lines = stack.split('\n');
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.includes(' at ') && (!NOT_USER.test(line) || TEST_FILE.test(line))) return line.trim().replace(/^at /, '');
+  if (getCallSites === undefined) return 'unknown'; // a runtime without util.getCallSites()
+  const sites = getCallSites(STACK_DEPTH, { sourceMap: true });
+  // [0] this function, [1] reportMissingContext, [2] the adapter that reports.
+  const own = sites[0]?.scriptName;
+  const adapter = sites[2]?.scriptName;
+  for (let i = 3; i < sites.length; i++) {
+    const site = sites[i]!;
+    const file = site.scriptName;
+    if (file === '' || file === own || file === adapter) continue;
+    if (file.startsWith('node:') || /[\\/]node_modules[\\/]/.test(file)) continue;
+    const name = site.functionName === '' ? '' : `${site.functionName} `;
+    const where = `${file}:${site.lineNumber}:${site.column ?? site.columnNumber ?? 0}`;
+    return name === '' ? where : `${name}(${where})`;
   }
   return 'unknown';
 }
@@ -51,4 +67,32 @@ export function reportMissingContext(mode: MissingContextMode, what: string): vo
   if (warned.has(site) || warned.size > 1000) return;
   warned.add(site);
   process.emitWarning(message, { code: 'CTXKIT_NO_CONTEXT' });
+}
+
+/** Whether `ctx` was ended by its owner (its request was answered, its job or message finished). */
+export function contextEnded(ctx: RequestContext): boolean {
+  // Read as a field, not by class: another copy of core may have created the context.
+  return (ctx as { _ended?: boolean })._ended === true;
+}
+
+/**
+ * Reports `what` being done under a context that has already ended: a callback kept from a
+ * finished request (a connection pool or emitter created inside one, a timer left behind) that now
+ * runs, with that request's ids, for someone else. Throws {@link NoContextError}, warns once per
+ * call site (`CTXKIT_ENDED_CONTEXT`, naming the call site and the request), or does nothing.
+ * Work meant to outlive its request runs in `detach()`, whose context never ends.
+ * Off the hot path: only called when the context has ended.
+ */
+export function reportEndedContext(mode: MissingContextMode, what: string, ctx: RequestContext): void {
+  if (mode === 'ignore') return;
+  const site = userCallSite();
+  const message =
+    `ctxkit: ${what} at ${site} under the context of request ${ctx.requestId} (trace ${ctx.traceId}), ` +
+    'which has already ended; the call carries that request\'s ids. A callback kept from that ' +
+    'request ran it: bind the callback where it is registered, or start work meant to outlive the ' +
+    'request with detach().';
+  if (mode === 'throw') throw new NoContextError(message);
+  if (warnedEnded.has(site) || warnedEnded.size > 1000) return;
+  warnedEnded.add(site);
+  process.emitWarning(message, { code: 'CTXKIT_ENDED_CONTEXT' });
 }

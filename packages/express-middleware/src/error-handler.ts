@@ -13,6 +13,8 @@ export interface ErrorLogFields {
   /** The error, in full (message, stack, cause): for the log only, never for the client. */
   readonly err: unknown;
   readonly 'trace-id'?: string | undefined;
+  /** A legacy trace id received beside the W3C one, when there was one. */
+  readonly 'legacy-trace-id'?: string | undefined;
   readonly 'request-id'?: string | undefined;
   readonly 'user-id'?: string | undefined;
   readonly method: string;

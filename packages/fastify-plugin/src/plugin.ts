@@ -50,6 +50,15 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
     options.resolveUser === undefined ? undefined : compileResolveUserHook(options.resolveUser, log);
 
   fastify.decorateRequest('ctx', null as unknown as RequestContext);
+  // Middleware that @fastify/middie runs (Nest's, once NestFactory.create() registered it) comes
+  // from an onRequest hook added before ours: it would run outside any context. Said once, here.
+  if (fastify.hasPlugin('@fastify/middie')) {
+    process.emitWarning(
+      '@ctxkit/fastify is registered after @fastify/middie: middleware it runs (Nest middleware) sees no ' +
+        'context. Register ctxkit first (on NestJS: on the FastifyAdapter, before NestFactory.create()).',
+      { code: 'CTXKIT_FASTIFY_ORDER' },
+    );
+  }
 
   fastify.addHook('onRoute', function ctxkitOnRoute(route: RouteOptions) {
     if ((route.handlerTimeout ?? 0) > 0) routeCaps = true;

@@ -1,6 +1,6 @@
 import type { JsMsg, Msg, MsgHdrs, NatsConnection, Subscription, SubscriptionOptions } from 'nats';
 import { CancelledError, DeadlineExceededError, type DropHandler, type OwnedContext, runWithContext, type TrustOption } from '@ctxkit/core';
-import { compileExtractor, countDrop, printable, TIMEOUT_HEADER } from '@ctxkit/core/adapter';
+import { compileExtractor } from '@ctxkit/core/adapter';
 import { headersOf, natsHeadersGetter } from './headers.js';
 import { CANCEL_HEADER, DEADLINE } from './publish.js';
 
@@ -42,20 +42,16 @@ const SUBJECT = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+){0,15}$/;
  */
 export function messageHandler<R>(handler: (msg: Msg) => R, options: ConsumerOptions<Msg>, nc?: NatsConnection): MessageRunner<Msg, R> {
   const event = compileExtractor<Msg>({ trust: options.trust, timeoutHeader: false, onDrop: options.onDrop });
-  const call = compileExtractor<Msg>({
-    trust: options.trust,
-    timeoutHeader: TIMEOUT_HEADER,
-    maxTimeoutMs: options.maxTimeoutMs,
-    onDrop: options.onDrop,
-  });
-  const onDrop: DropHandler<Msg> = options.onDrop ?? countDrop;
+  // A request's budget comes in core's timeout header (request-timeout-ms), the default.
+  const call = compileExtractor<Msg>({ trust: options.trust, maxTimeoutMs: options.maxTimeoutMs, onDrop: options.onDrop });
   return async function runMessage(msg: Msg): Promise<Awaited<R>> {
     const isRequest = typeof msg.reply === 'string' && msg.reply !== '';
     const headers = headersOf(msg);
     const readable = headers === undefined || 'malformed' in headers ? undefined : headers;
-    const ctx = (isRequest ? call : event)(natsHeadersGetter, readable, { origin: msg });
-    if (readable !== headers) dropBlock(headers as { malformed: string }, ctx, msg, onDrop);
-    const cancel = isRequest && nc !== undefined && readable !== undefined ? listenForCancel(nc, readable, msg, ctx, onDrop) : undefined;
+    const cancelSubject = isRequest && nc !== undefined && readable !== undefined ? cancelSubjectOf(readable) : undefined;
+    const refused = readable !== headers ? blockRefused(headers as { malformed: string }) : typeof cancelSubject === 'object' ? cancelSubject : undefined;
+    const ctx = (isRequest ? call : event)(natsHeadersGetter, readable, { origin: msg, refused });
+    const cancel = typeof cancelSubject === 'string' ? listenForCancel(nc!, cancelSubject, ctx) : undefined;
     // Reading the signal arms the deadline timer (created lazily).
     if (ctx.deadline !== undefined) void ctx.signal;
     try {
@@ -77,12 +73,11 @@ export function messageHandler<R>(handler: (msg: Msg) => R, options: ConsumerOpt
  */
 export function jetstreamHandler<R>(handler: (msg: JsMsg) => R, options: ConsumerOptions<JsMsg>): MessageRunner<JsMsg, R> {
   const extract = compileExtractor<JsMsg>({ trust: options.trust, timeoutHeader: false, onDrop: options.onDrop });
-  const onDrop: DropHandler<JsMsg> = options.onDrop ?? countDrop;
   return async function runJetStreamMessage(msg: JsMsg): Promise<Awaited<R>> {
     const headers = headersOf(msg);
     const readable = headers === undefined || 'malformed' in headers ? undefined : headers;
-    const ctx = extract(natsHeadersGetter, readable, { origin: msg });
-    if (readable !== headers) dropBlock(headers as { malformed: string }, ctx, msg, onDrop);
+    const refused = readable !== headers ? blockRefused(headers as { malformed: string }) : undefined;
+    const ctx = extract(natsHeadersGetter, readable, { origin: msg, refused });
     try {
       return (await runWithContext(ctx, handler, msg)) as Awaited<R>;
     } finally {
@@ -114,27 +109,36 @@ export function subscribe(nc: NatsConnection, subject: string, handler: (msg: Ms
 
 function warnHandlerError(error: unknown, msg: Msg | undefined): void {
   const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  process.emitWarning(`ctxkit: a NATS handler for ${printable(msg?.subject ?? '?')} failed: ${printable(what, 200)}`, {
+  process.emitWarning(`ctxkit: a NATS handler for ${safeText(msg?.subject ?? '?', 64)} failed: ${safeText(what, 200)}`, {
     code: 'CTXKIT_HANDLER_ERROR',
   });
 }
 
-/** A header block that could not be parsed is dropped whole: the message runs in a fresh context. */
-function dropBlock<M>(headers: { malformed: string }, ctx: OwnedContext, msg: M, onDrop: DropHandler<M>): void {
-  const reason = `malformed header block (${printable(headers.malformed, 80)})`;
-  onDrop({ key: 'headers', reason, value: undefined, traceId: ctx.traceId, requestId: ctx.requestId }, msg);
+/** Log-safe text: visible ASCII only, bounded. */
+function safeText(text: string, max: number): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
-/** Cancels `ctx` when the caller publishes on the request's cancel subject. */
-function listenForCancel(nc: NatsConnection, headers: MsgHdrs, msg: Msg, ctx: OwnedContext, onDrop: DropHandler<Msg>): Subscription | undefined {
+type Refused = { readonly key: string; readonly reason: string };
+
+/** A header block that could not be parsed is dropped whole: the message runs in a fresh context. */
+function blockRefused(headers: { malformed: string }): Refused {
+  return { key: 'headers', reason: `malformed header block (${safeText(headers.malformed, 80)})` };
+}
+
+/** The request's cancel subject, none, or why it is refused. */
+function cancelSubjectOf(headers: MsgHdrs): string | Refused | undefined {
   const values = headers.values(CANCEL_HEADER);
   if (values.length === 0) return undefined;
   const subject = values[0]!;
-  if (values.length > 1 || subject.length > 128 || !SUBJECT.test(subject)) {
-    const reason = values.length > 1 ? 'sent more than once' : 'not a plain NATS subject';
-    onDrop({ key: CANCEL_HEADER, reason, value: printable(subject, 32), traceId: ctx.traceId, requestId: ctx.requestId }, msg);
-    return undefined;
-  }
+  if (values.length > 1) return { key: CANCEL_HEADER, reason: 'sent more than once' };
+  if (subject.length > 128 || !SUBJECT.test(subject)) return { key: CANCEL_HEADER, reason: 'not a plain NATS subject' };
+  return subject;
+}
+
+/** Cancels `ctx` when the caller publishes on the request's cancel subject. */
+function listenForCancel(nc: NatsConnection, subject: string, ctx: OwnedContext): Subscription {
   return nc.subscribe(subject, {
     max: 1,
     callback: (_error, notice) => ctx.cancel(notice?.string() === DEADLINE ? new DeadlineExceededError() : new CancelledError()),

@@ -37,10 +37,15 @@ export function headersOf(msg: { readonly headers?: MsgHdrs | undefined }): MsgH
 
 /**
  * Headers for an outgoing message: the caller's own (`given`) or new ones, with every propagated
- * key of `ctx` the caller did not set. @internal
+ * key of `ctx` the caller did not set, and the budget of a request. @internal
  */
-export function outgoingHeaders(ctx: RequestContext, given: MsgHdrs | undefined, allow: ((key: string) => boolean) | undefined): MsgHdrs {
+export function outgoingHeaders(
+  ctx: RequestContext,
+  given: MsgHdrs | undefined,
+  allow: ((key: string) => boolean) | undefined,
+  budgetMs?: number,
+): MsgHdrs {
   const out = given ?? natsHeaders();
-  injectContext(ctx, natsHeadersSetter, out, allow);
+  injectContext(ctx, natsHeadersSetter, out, allow, budgetMs);
   return out;
 }

@@ -1,6 +1,6 @@
-import { createInbox, ErrorCode, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, NatsError, type Payload } from 'nats';
+import { createInbox, ErrorCode, headers as natsHeaders, Match, type Msg, type MsgHdrs, type NatsConnection, NatsError, type Payload } from 'nats';
 import { DeadlineExceededError, type MissingContextMode, tryCurrentContext } from '@ctxkit/core';
-import { formatHttpTimeout, reportMissingContext, TIMEOUT_HEADER } from '@ctxkit/core/adapter';
+import { contextEnded, reportEndedContext, reportMissingContext } from '@ctxkit/core/adapter';
 import { outgoingHeaders } from './headers.js';
 
 /** The header naming where a caller publishes its cancellation of a request. */
@@ -12,7 +12,10 @@ export interface PublishOptions {
   readonly headers?: MsgHdrs | undefined;
   /** Limits which propagated keys leave (for subjects read by outside parties). Default: all. */
   readonly allow?: ((key: string) => boolean) | undefined;
-  /** A publish outside any request context: `'throw'`, `'warn'` (default, once per call site) or `'ignore'`. */
+  /**
+   * A publish outside any request context, or under one that has already ended (a callback kept
+   * from a finished request): `'throw'`, `'warn'` (default, once per call site) or `'ignore'`.
+   */
   readonly missingContext?: MissingContextMode | undefined;
 }
 
@@ -38,6 +41,7 @@ export function publish(nc: NatsConnection, subject: string, payload?: Payload, 
     nc.publish(subject, payload, options.headers === undefined ? undefined : { headers: options.headers });
     return;
   }
+  if (contextEnded(ctx)) reportEndedContext(options.missingContext ?? 'warn', `NATS publish to ${subject}`, ctx);
   nc.publish(subject, payload, { headers: outgoingHeaders(ctx, options.headers, options.allow) });
 }
 
@@ -55,10 +59,13 @@ export function contextHeaders(given?: MsgHdrs, options: Omit<PublishOptions, 'h
     reportMissingContext(options.missingContext ?? 'warn', 'NATS headers');
     return given ?? natsHeaders();
   }
+  if (contextEnded(ctx)) reportEndedContext(options.missingContext ?? 'warn', 'NATS headers', ctx);
   return outgoingHeaders(ctx, given, options.allow);
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
+/** Where core's injection writes a request's budget (its `request-timeout-ms`). */
+const BUDGET_HEADER = 'request-timeout-ms';
 /** The payload of a cancel notice sent because the caller's deadline passed. @internal */
 export const DEADLINE = 'deadline';
 
@@ -80,14 +87,16 @@ export async function request(nc: NatsConnection, subject: string, payload?: Pay
     reportMissingContext(options.missingContext ?? 'warn', `NATS request to ${subject}`);
     return translate(nc.request(subject, payload, { timeout: own, headers: options.headers }), false);
   }
+  if (contextEnded(ctx)) reportEndedContext(options.missingContext ?? 'warn', `NATS request to ${subject}`, ctx);
   const signal = ctx.signal;
   if (signal.aborted) throw signal.reason;
   const left = ctx.remainingMs();
   const byContext = left <= own;
   const timeout = Math.floor(byContext ? left : own);
   if (timeout < 1) throw new DeadlineExceededError();
-  const headers = outgoingHeaders(ctx, options.headers, options.allow);
-  headers.set(TIMEOUT_HEADER, formatHttpTimeout(timeout));
+  // The wait is the budget: a timeout header of the caller's own would tell the responder otherwise.
+  options.headers?.delete(BUDGET_HEADER, Match.IgnoreCase);
+  const headers = outgoingHeaders(ctx, options.headers, options.allow, timeout);
   const cancelSubject = createInbox();
   headers.set(CANCEL_HEADER, cancelSubject);
   const reply = translate(nc.request(subject, payload, { timeout, headers }), byContext);

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { AckPolicy, connect, type Msg, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  bindContext,
   CancelledError,
   createContext,
   currentContext,
@@ -13,8 +14,8 @@ import {
   withCancel,
   withTimeout,
 } from '@ctxkit/core';
-import { contextHeaders, jetstreamHandler, publish, request, subscribe } from '@ctxkit/nats';
-import { type NatsVarz, startNats, type TestServer } from '../../../test-support/servers.ts';
+import { contextHeaders, jetstreamHandler, publish, request, subscribe } from '../src/index.js';
+import { type NatsVarz, startNats, type TestServer } from '@ctxkit/test-support/servers';
 
 const tenantId = defineKey('tenant-id');
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -116,6 +117,27 @@ describe('publish and subscribe', () => {
     const consumer = await got;
     expect(consumer.tenant).toBe('acme');
     expect(consumer.userId).toBeUndefined();
+  });
+
+  it('a publish from a callback kept from an ended request is reported once per call site', async () => {
+    const requestA = createContext({ userId: 'alice' });
+    const pool = runWithContext(requestA, () => ({ onIdle: bindContext(() => publish(nc, 'pool.idle')) }));
+    requestA.end();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      runWithContext(createContext({ userId: 'bob' }), () => {
+        pool.onIdle();
+        pool.onIdle();
+      });
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    const ended = warnings.filter((w) => (w as Error & { code?: string }).code === 'CTXKIT_ENDED_CONTEXT');
+    expect(ended).toHaveLength(1);
+    expect(ended[0]!.message).toMatch(new RegExp(`NATS publish to pool\\.idle at .*nats\\.test\\.ts:\\d+.* request ${requestA.requestId}`));
   });
 
   it('reports a publish made outside any context once per call site, or throws when asked', () => {

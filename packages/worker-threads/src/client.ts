@@ -1,6 +1,6 @@
 import type { MessagePort, Transferable, Worker } from 'node:worker_threads';
 import { CancelledError, DeadlineExceededError, type MissingContextMode, tryCurrentContext } from '@ctxkit/core';
-import { reportMissingContext } from '@ctxkit/core/adapter';
+import { contextEnded, reportEndedContext, reportMissingContext } from '@ctxkit/core/adapter';
 import { carrierOf, type ResultMessage, TASK_MARK } from './protocol.js';
 
 /** Options of {@link TaskClient.run}. */
@@ -11,7 +11,10 @@ export interface RunOptions {
 
 /** Options of {@link createTaskClient}. */
 export interface TaskClientOptions {
-  /** A task posted outside any request context: `'throw'`, `'warn'` (default, once per call site) or `'ignore'`. */
+  /**
+   * A task posted outside any request context, or under one that has already ended (a callback
+   * kept from a finished request): `'throw'`, `'warn'` (default, once per call site) or `'ignore'`.
+   */
   readonly missingContext?: MissingContextMode | undefined;
 }
 
@@ -72,6 +75,7 @@ export function createTaskClient(worker: Worker | MessagePort, options: TaskClie
     run<R>(task: unknown, runOptions: RunOptions = {}): Promise<R> {
       const ctx = tryCurrentContext();
       if (ctx === undefined) reportMissingContext(missing, 'worker task');
+      else if (contextEnded(ctx)) reportEndedContext(missing, 'worker task', ctx);
       const signal = ctx?.signal;
       if (signal?.aborted) return Promise.reject(signal.reason);
       const now = Date.now();

@@ -1,6 +1,6 @@
 import { type MessagePort, parentPort } from 'node:worker_threads';
 import { CancelledError, DeadlineExceededError, type DropHandler, type OwnedContext, runWithContext, type TrustOption } from '@ctxkit/core';
-import { compileExtractor, countDrop } from '@ctxkit/core/adapter';
+import { compileExtractor } from '@ctxkit/core/adapter';
 import { type ResultMessage, TASK_MARK, type TaskMessage, taskCarrierGetter } from './protocol.js';
 
 /** Options of {@link serveTasks}. */
@@ -17,6 +17,8 @@ export interface ServeOptions {
   /** The port to serve; default `parentPort`. */
   readonly port?: MessagePort | undefined;
 }
+
+type Refused = { readonly key: string; readonly reason: string };
 
 /** Stops serving tasks; tasks running go on. */
 export type StopServing = () => void;
@@ -36,7 +38,6 @@ export function serveTasks(handler: (task: any) => unknown, options: ServeOption
   const port = options.port ?? parentPort;
   if (port === null) throw new Error('ctxkit: serveTasks runs in a worker thread (no parentPort here); pass a port');
   const extract = compileExtractor<unknown>({ trust: options.trust ?? 'internal', maxTimeoutMs: options.maxTimeoutMs, onDrop: options.onDrop });
-  const onDrop = options.onDrop ?? countDrop;
   const running = new Map<number, OwnedContext>();
 
   function post(message: ResultMessage): void {
@@ -48,8 +49,8 @@ export function serveTasks(handler: (task: any) => unknown, options: ServeOption
     }
   }
 
-  async function run(message: TaskMessage, carrier: Readonly<Record<string, unknown>> | undefined): Promise<void> {
-    const ctx = extract(taskCarrierGetter, carrier, { origin: message });
+  async function run(message: TaskMessage, carrier: Readonly<Record<string, unknown>> | undefined, refused?: Refused): Promise<void> {
+    const ctx = extract(taskCarrierGetter, carrier, { origin: message, refused });
     if (ctx.deadline !== undefined) void ctx.signal; // arms the deadline timer
     running.set(message.id, ctx);
     try {
@@ -83,15 +84,16 @@ export function serveTasks(handler: (task: any) => unknown, options: ServeOption
     }
     const carrier = (message as { carrier?: unknown }).carrier;
     if (carrier !== undefined && (carrier === null || typeof carrier !== 'object' || Array.isArray(carrier))) {
-      malformed('task context not an object', message);
-      void run(message as TaskMessage, undefined);
+      void run(message as TaskMessage, undefined, { key: TASK_MARK, reason: 'task context not an object' });
       return;
     }
     void run(message as TaskMessage, carrier as Readonly<Record<string, unknown>> | undefined);
   }
 
+  // A message that cannot be a task is dropped through the one drop path: a context is built
+  // (from nothing) only to carry the report's ids, then ended. Hostile input only.
   function malformed(reason: string, message: unknown): void {
-    onDrop({ key: TASK_MARK, reason, value: undefined, traceId: undefined, requestId: undefined }, message);
+    extract(taskCarrierGetter, undefined, { origin: message, refused: { key: TASK_MARK, reason } }).end();
   }
 
   port.on('message', onMessage);

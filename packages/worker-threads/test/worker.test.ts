@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError, createContext, DeadlineExceededError, defineKey, runWithContext, withCancel, withTimeout } from '@ctxkit/core';
-import { createTaskClient, TASK_MARK, type TaskClient } from '@ctxkit/worker';
+import { createTaskClient, TASK_MARK, type TaskClient } from '../src/index.js';
 
 const tenantId = defineKey('tenant-id');
 type Seen = { traceId: string; requestId: string; userId?: string; tenant?: string; deadline?: number };
