@@ -73,7 +73,7 @@ export function relayChain(start: (leafTarget: string) => Promise<{ peer: Peer; 
     const took = performance.now() - started;
     expect(res.status).toBe(504);
     expect(took).toBeGreaterThanOrEqual(390);
-    expect(took).toBeLessThan(400 + 1_500);
+    expect(took).toBeLessThan(400 + 3_000); // bounded by the budget, not by the leaf (slack for a loaded CI machine)
     const reason = leaf!.aborts[0] ?? (await leaf!.nextAbort());
     expect(reason).toBeInstanceOf(DeadlineExceededError);
     expect((await relay!.next('ctx-done')).err).toBe(words.deadline);

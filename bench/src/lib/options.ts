@@ -1,3 +1,5 @@
+import { parseArgs } from 'node:util';
+
 /** What the command line asked for. */
 export interface Options {
   /** Smoke test: every scenario briefly, results to results/tmp/. */
@@ -16,23 +18,28 @@ const USAGE = `usage: npm run bench -w @ctxkit/bench [-- --quick] [--node 22|24]
   --only ids  run only these scenarios (s1 s2 s3 s3b s4 s5 s6); results go to results/tmp/
   --cpu-prof  write a V8 CPU profile of every server process to bench/results/tmp/profiles/`;
 
-/** Parses `argv` (without node and script). @throws Error with the usage on a bad argument. */
+/** Parses `argv` (without node and script) with `node:util.parseArgs`. @throws Error with the usage on a bad argument. */
 export function parseOptions(argv: readonly string[]): Options {
-  let quick = false;
-  let node: number | undefined;
-  let only: string[] = [];
-  let cpuProf = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--quick') quick = true;
-    else if (arg === '--node') node = Number(argv[++i]);
-    else if (arg.startsWith('--node=')) node = Number(arg.slice(7));
-    else if (arg === '--only') only = (argv[++i] ?? '').split(',').filter(Boolean);
-    else if (arg.startsWith('--only=')) only = arg.slice(7).split(',').filter(Boolean);
-    else if (arg === '--cpu-prof') cpuProf = true;
-    else if (arg === '--help' || arg === '-h') throw new Error(USAGE);
-    else throw new Error(`unknown argument ${arg}\n${USAGE}`);
+  let values: { quick?: boolean; node?: string; only?: string; 'cpu-prof'?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        quick: { type: 'boolean' },
+        node: { type: 'string' },
+        only: { type: 'string' },
+        'cpu-prof': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${USAGE}`);
   }
+  if (values.help === true) throw new Error(USAGE);
+  const node = values.node === undefined ? undefined : Number(values.node);
   if (node !== undefined && node !== 22 && node !== 24) throw new Error(`--node takes 22 or 24\n${USAGE}`);
-  return { quick, node, only: only.map((s) => s.toLowerCase()), cpuProf };
+  const only = (values.only ?? '').split(',').filter(Boolean);
+  return { quick: values.quick === true, node, only: only.map((s) => s.toLowerCase()), cpuProf: values['cpu-prof'] === true };
 }

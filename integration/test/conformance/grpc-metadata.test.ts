@@ -66,12 +66,13 @@ describe('HTTP request headers never become gRPC metadata', () => {
     const grpc = child(edge);
     const http = child(grpc);
     const grpcKeys = grpc.received.map(([k]) => k).filter((k) => !GRPC_OWN.has(k));
-    expect(grpcKeys.sort()).toEqual(['request-id', 'trace-id']);
+    // ctxkit's ids and the traceparent the edge started (one per call: the client sent none).
+    expect(grpcKeys.sort()).toEqual(['request-id', 'trace-id', 'traceparent']);
     // grpc-timeout on the call came from grpc-js for a deadline; the edge set none here.
     expect(grpc.received.some(([k]) => k === 'grpc-timeout')).toBe(false);
     expect(grpc.ctx.remainingMs).toBeNull();
     const httpKeys = http.received.map(([k]) => k).filter((k) => !HTTP_OWN.has(k));
-    expect(httpKeys.sort()).toEqual(['request-id', 'trace-id']);
+    expect(httpKeys.sort()).toEqual(['request-id', 'trace-id', 'traceparent']);
     // The edge took its own request id and no user or custom key from the client.
     for (const hop of [edge, grpc, http]) {
       expect(hop.ctx.requestId).not.toBe('chosen-by-client');
@@ -170,8 +171,11 @@ describe('metadata size and count', () => {
     const client = hopClient(chain.grpc.target, { interceptors: [clientInterceptor()] });
     try {
       const grpc = await runWithContext(ctx, () => client.call({ calls: [{ kind: 'http', target: chain.http.target }] }));
-      expect(grpc.ctx.metadata).toEqual(Object.fromEntries(ctx.metadata));
-      expect(child(grpc).ctx.metadata).toEqual(Object.fromEntries(ctx.metadata));
+      // Every key crosses both hops, and the traceparent the call started besides (not counted
+      // against the keys' limits).
+      const sent = { ...Object.fromEntries(ctx.metadata), traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-02$/) };
+      expect(grpc.ctx.metadata).toEqual(sent);
+      expect(child(grpc).ctx.metadata).toEqual({ ...sent, traceparent: grpc.ctx.metadata.traceparent });
       const hpack = grpc.received.reduce((n, [k, v]) => n + k.length + v.length + 32, 0);
       expect(hpack).toBeLessThan(8192);
     } finally {
@@ -186,12 +190,14 @@ describe('metadata size and count', () => {
     const client = hopClient(chain.grpc.target);
     try {
       const grpc = await client.call({ calls: [{ kind: 'http', target: chain.http.target }] }, { metadata: md });
-      const entries = Object.entries(grpc.ctx.metadata);
+      const entries = Object.entries(grpc.ctx.metadata).filter(([k]) => k !== 'traceparent');
       expect(entries.length).toBeLessThanOrEqual(32);
       expect(entries.reduce((n, [k, v]) => n + k.length + v.length, 0)).toBeLessThanOrEqual(4096);
       const http = child(grpc);
       expect(http.received.some(([k]) => k.startsWith('junk-'))).toBe(false);
-      expect(http.ctx.metadata).toEqual(grpc.ctx.metadata);
+      // The gRPC hop received no traceparent: it started one for its call.
+      expect(grpc.ctx.metadata.traceparent).toBeUndefined();
+      expect(http.ctx.metadata).toEqual({ ...grpc.ctx.metadata, traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-02$/) });
     } finally {
       client.close();
     }

@@ -35,7 +35,8 @@ const SAFE_ID = /^[\x21-\x2b\x2d-\x7e]{1,128}$/;
 const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 const GRPC_OWN = new Set(['user-agent', 'grpc-accept-encoding', 'content-type', 'te', 'grpc-timeout']);
 const HTTP_OWN = new Set(['host', 'connection', 'content-type', 'content-length', 'accept', 'accept-language', 'sec-fetch-mode', 'user-agent', 'accept-encoding', 'request-timeout-ms']);
-const CONTEXT_KEYS = new Set(['trace-id', 'request-id', 'traceparent', 'tracestate', 'user-id', 'tenant-id']);
+// x-request-id: a legacy trace id that is not W3C, validated, travels beside the W3C one.
+const CONTEXT_KEYS = new Set(['trace-id', 'request-id', 'traceparent', 'tracestate', 'user-id', 'tenant-id', 'x-request-id']);
 
 /** Everything a downstream hop received beyond transport headers is a valid context entry. */
 function expectClean(hop: Report, own: ReadonlySet<string>, edge: boolean): void {

@@ -36,11 +36,17 @@ describe('duplicate headers (Node joins them with ", ")', () => {
     expect(valuesOf(child(edge!), 'trace-id')).toEqual([edge!.ctx.traceId]);
   });
 
-  it('a single legacy id is kept, echoed and forwarded', async () => {
+  it('a single legacy id is kept beside a W3C trace id: a trace-id forwarded unchanged, a client x-request-id not', async () => {
     const { res, edge } = await post([['x-request-id', 'legacy-42']]);
-    expect(edge!.ctx.traceId).toBe('legacy-42');
-    expect(res.header('trace-id')).toBe('legacy-42');
-    expect(valuesOf(child(edge!), 'trace-id')).toEqual(['legacy-42']);
+    expect(edge!.ctx.traceId).toMatch(NEW_ID);
+    expect(res.header('trace-id')).toBe(edge!.ctx.traceId);
+    expect(valuesOf(child(edge!), 'trace-id')).toEqual([edge!.ctx.traceId]);
+    // x-request-id is the request id's header: forwarded from a trusted proxy only.
+    expect(valuesOf(child(edge!), 'x-request-id')).toEqual([]);
+    const old = await post([['trace-id', 'legacy-42']]);
+    expect(old.edge!.ctx.traceId).toMatch(NEW_ID);
+    expect(valuesOf(child(old.edge!), 'trace-id')).toEqual(['legacy-42']);
+    expect(valuesOf(child(old.edge!), 'traceparent')[0]).toMatch(new RegExp(`^00-${old.edge!.ctx.traceId}-[0-9a-f]{16}-02$`));
   });
 });
 
@@ -74,7 +80,8 @@ describe('bytes that are not ASCII', () => {
     // Node parses "x-injected: 1" as a header of its own; the id "abc" before it is valid.
     expect(res.status).toBe(200);
     expect(res.header('x-injected')).toBeUndefined();
-    expect(edge!.ctx.traceId).toBe('abc');
+    expect(edge!.ctx.traceId).toMatch(NEW_ID);
+    expect(valuesOf(child(edge!), 'trace-id')).toEqual(['abc']); // a legacy id, forwarded as it came
     expect(child(edge!).received.some(([k]) => k === 'x-injected')).toBe(false);
   });
 });

@@ -47,7 +47,8 @@ export class ServiceProc {
     child.on('exit', (code, signal) => {
       if (!this.#killing) this.unexpectedExits.push(`${this.name}: code ${code} signal ${signal}`);
     });
-    const [msg] = (await once(child, 'message', { signal: AbortSignal.timeout(15_000) })) as [{ type: string; port: number; target: string }];
+    // Bounds, not expectations: a loaded CI machine (load 20 on 2 cores here) needs seconds to start Node.
+    const [msg] = (await once(child, 'message', { signal: AbortSignal.timeout(60_000) })) as [{ type: string; port: number; target: string }];
     this.port = msg.port;
     this.target = msg.target;
   }
@@ -56,7 +57,7 @@ export class ServiceProc {
   async kill(): Promise<void> {
     const child = this.child!;
     this.#killing = true;
-    const exited = once(child, 'exit', { signal: AbortSignal.timeout(10_000) });
+    const exited = once(child, 'exit', { signal: AbortSignal.timeout(30_000) });
     child.kill('SIGKILL');
     this.killedAtLine = this.lines.length;
     await exited;
@@ -66,7 +67,7 @@ export class ServiceProc {
     const child = this.child;
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     this.#killing = true;
-    const exited = once(child, 'exit', { signal: AbortSignal.timeout(10_000) });
+    const exited = once(child, 'exit', { signal: AbortSignal.timeout(30_000) });
     child.send({ type: 'stop' });
     await exited.catch(() => child.kill('SIGKILL'));
   }
@@ -75,7 +76,7 @@ export class ServiceProc {
     const id = ++this.#nextId;
     const child = this.child!;
     const reply = new Promise<Stats>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.name}: no stats within 5 s`)), 5000);
+      const timer = setTimeout(() => reject(new Error(`${this.name}: no stats within 20 s`)), 20_000);
       const onMessage = (m: { type: string; id: number } & Stats) => {
         if (m.type !== 'stats' || m.id !== id) return;
         clearTimeout(timer);

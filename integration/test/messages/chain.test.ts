@@ -12,7 +12,7 @@ import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentContext, DeadlineExceededError } from '@ctxkit/core';
 import { contextProcessor, enqueue } from '@ctxkit/bullmq';
-import { ctxkit } from '@ctxkit/fastify';
+import { ctxkit, ctxkitErrorHandler } from '@ctxkit/fastify';
 import { request, subscribe } from '@ctxkit/nats';
 import { createTaskClient, type TaskClient } from '@ctxkit/worker';
 import { startNats, startRedis, type TestServer } from '@ctxkit/test-support/servers';
@@ -100,6 +100,7 @@ beforeAll(async () => {
     defaultTimeoutMs: 3000,
     resolveUser: (req) => (req.headers.authorization === 'Bearer token-alice' ? 'alice' : undefined),
   });
+  gateway.setErrorHandler(ctxkitErrorHandler); // a NATS timeout as 504, as ctxkit maps it
   gateway.addHook('onResponse', async () => {
     responsesSent.push(Date.now());
     responded();

@@ -40,7 +40,7 @@ describe.each(['import', 'require'] as const)('loaded by %s', (mode) => {
     const result = await probe(mode, 'absent');
     expect(result.before).toEqual({ resolved: [], requireCache: [] });
     expect(result.traceId).toMatch(/^[0-9a-f]{32}$/);
-    expect(result.extracted).toBe('legacy-1');
+    expect(result.extracted).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
     expect(result.adapters).toEqual(['function', 'function', 'function']);
     expect(result.otelEntry).toBe(mode === 'require' ? 'MODULE_NOT_FOUND' : 'ERR_MODULE_NOT_FOUND');
   });

@@ -14,7 +14,9 @@ export type { CarrierGetter, CarrierSetter } from './carrier.js';
 // Incoming: a context from a carrier. Outgoing: a context into a carrier.
 export { compileExtractor } from './extract.js';
 export type { ExtractOptions, ExtractSource, Extractor } from './extract.js';
-export { injectContext } from './inject.js';
+export { injectContext, startedTraceparent } from './inject.js';
+export { startCallTrace } from './call-trace.js';
+export type { CallSpan, OutgoingCallInfo, TraceSink } from './call-trace.js';
 
 // Node HTTP servers (Fastify, Express): extraction, echoed ids, disconnects, release.
 export { compileHttpContext, echoedIds, httpContextOf } from './http.js';
@@ -29,6 +31,7 @@ export { errorResponse, followsAbort, isStatusError } from './http-errors.js';
 export type { ErrorBody, ErrorResponse } from './http-errors.js';
 export { statusName } from './status.js';
 export { reportMissingContext, reportEndedContext, contextEnded } from './lost-context.js';
+export { resolveLogFieldNames } from './log.js';
 
 // Work that outlives its request (messages, jobs): the ids without the deadline and cancellation.
 export { detachedContext } from './detach.js';

@@ -66,8 +66,13 @@ describe('current context', () => {
     expect(a.requestId).toMatch(/^[0-9a-f]{16}$/);
     expect(a.deadline).toBeUndefined();
     expect(a.remainingMs()).toBe(Number.POSITIVE_INFINITY);
+    const w3c = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const given = createContext({ traceId: w3c });
+    expect([given.traceId, given.legacyTraceId]).toEqual([w3c, undefined]);
+    // An id that is not a W3C one is kept as the legacy id, beside a new W3C trace id.
     const b = createContext({ traceId: 'legacy-1', requestId: 'r-1', userId: 'u-1', values: { tenantId: 'acme' } });
-    expect([b.traceId, b.requestId, b.userId, b.get(tenant)]).toEqual(['legacy-1', 'r-1', 'u-1', 'acme']);
+    expect(b.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect([b.legacyTraceId, b.requestId, b.userId, b.get(tenant)]).toEqual(['legacy-1', 'r-1', 'u-1', 'acme']);
     expect([...b.metadata]).toEqual([
       ['trace-id', 'legacy-1'],
       ['request-id', 'r-1'],
@@ -107,7 +112,7 @@ describe('isolation', () => {
     bus.setMaxListeners(0);
     const mismatches: string[] = [];
     const check = (want: string, where: string) => {
-      const got = tryCurrentContext()?.traceId;
+      const got = tryCurrentContext()?.legacyTraceId;
       if (got !== want) mismatches.push(`${where}: ${want} saw ${String(got)}`);
     };
     const task = async (i: number) => {
@@ -312,7 +317,7 @@ describe('bindContext', () => {
     let bound!: (this: { n: number }, x: number) => string;
     runWithContext(createContext({ traceId: 'bound-1' }), () => {
       bound = bindContext(function (this: { n: number }, x: number) {
-        return `${currentContext().traceId}:${this.n + x}`;
+        return `${currentContext().legacyTraceId}:${this.n + x}`;
       });
     });
     const other: RequestContext = createContext({ traceId: 'other' });

@@ -13,8 +13,16 @@ import { als, slot } from './storage.js';
  * {@link withDeadline}, {@link withValues} and {@link withCancel}.
  */
 export interface RequestContext {
-  /** The trace id: 32 lowercase hex digits when W3C-compatible, or a legacy id received. */
+  /** The trace id: always a W3C trace id (32 lowercase hex digits, not all zeros). */
   readonly traceId: string;
+  /**
+   * A legacy trace id that is not a W3C one (an opaque `trace-id` from an old service, a UUID
+   * `x-request-id` from Envoy when nothing else named the trace), received or given, kept beside
+   * {@link traceId} and logged with it. A `trace-id` travels on unchanged under its header; an
+   * `x-request-id` as the request id's header does (from a peer trusted with the request id).
+   * `undefined` when there was none.
+   */
+  readonly legacyTraceId: string | undefined;
   /** The id of the request that started this chain. */
   readonly requestId: string;
   /** The authenticated user, when known. */
@@ -63,7 +71,10 @@ export interface OwnedContext extends RequestContext {
 
 /** What {@link createContext} takes; everything is optional. */
 export interface ContextInit {
-  /** Defaults to a new 32-hex id. */
+  /**
+   * Defaults to a new 32-hex id. An id that is not a W3C trace id is kept as
+   * {@link RequestContext.legacyTraceId}, beside a new W3C one.
+   */
   readonly traceId?: string | undefined;
   /** Defaults to a new 16-hex id. */
   readonly requestId?: string | undefined;
@@ -89,6 +100,10 @@ export class Context implements OwnedContext {
   _timer: NodeJS.Timeout | undefined = undefined;
   _onParentAbort: (() => void) | undefined = undefined;
   _ended = false;
+  /** Whether ctxkit chose the trace id at random (then a `traceparent` it starts says so). */
+  _randomTraceId = false;
+  /** A legacy trace id kept beside the W3C one (see {@link RequestContext.legacyTraceId}). */
+  _legacyTraceId: string | undefined = undefined;
 
   constructor(
     readonly traceId: string,
@@ -109,6 +124,10 @@ export class Context implements OwnedContext {
 
   get signal(): AbortSignal {
     return this._controller?.signal ?? this._createSignal();
+  }
+
+  get legacyTraceId(): string | undefined {
+    return this._legacyTraceId;
   }
 
   remainingMs(): number {

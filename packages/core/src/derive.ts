@@ -8,6 +8,7 @@ import { InvalidMetadataError } from './errors.js';
 import { newRequestId, newTraceId } from './ids.js';
 import { type ContextKey, type ContextValues, checkTotals, checkValue, setValues } from './schema.js';
 import { als, slot } from './storage.js';
+import { isW3CTraceId } from './traceparent.js';
 
 /** A new chain's trace id: the active span's when a tracing bridge has one. */
 function rootTraceId(): string {
@@ -25,12 +26,14 @@ function deriveContext(parent: RequestContext | undefined, deadline: number | un
     const requestId = newRequestId();
     md.set('trace-id', traceId);
     md.set('request-id', requestId);
-    return new Context(traceId, requestId, md, deadline, deadline !== undefined, undefined);
+    const root = new Context(traceId, requestId, md, deadline, deadline !== undefined, undefined);
+    root._randomTraceId = true;
+    return root;
   }
   const pd = parent.deadline;
   const own = deadline !== undefined && (pd === undefined || deadline < pd);
   const shares = metadata === undefined;
-  return new Context(
+  const child = new Context(
     parent.traceId,
     parent.requestId,
     (metadata ?? parent.metadata) as Map<string, string>,
@@ -39,6 +42,9 @@ function deriveContext(parent: RequestContext | undefined, deadline: number | un
     parent,
     shares,
   );
+  child._randomTraceId = (parent as Partial<Context>)._randomTraceId === true;
+  child._legacyTraceId = parent.legacyTraceId;
+  return child;
 }
 
 /**
@@ -64,9 +70,11 @@ export function createContext(init: ContextInit = {}): OwnedContext {
   let traceId: string;
   let requestId: string;
   if (parent === undefined) {
-    traceId = init.traceId === undefined ? rootTraceId() : checkValue('trace-id', init.traceId);
+    // A given id that is not a W3C one is kept as the legacy id, beside a new W3C one.
+    const given = init.traceId === undefined ? undefined : checkValue('trace-id', init.traceId);
+    traceId = given !== undefined && isW3CTraceId(given) ? given : rootTraceId();
     requestId = init.requestId === undefined ? newRequestId() : checkValue('request-id', init.requestId);
-    metadata.set('trace-id', traceId);
+    metadata.set('trace-id', given ?? traceId);
     metadata.set('request-id', requestId);
   } else {
     if (init.traceId !== undefined || init.requestId !== undefined) {
@@ -80,7 +88,10 @@ export function createContext(init: ContextInit = {}): OwnedContext {
   if (init.values !== undefined) setValues(metadata, init.values);
   else checkTotals(metadata);
   if (parent === undefined) {
-    return new Context(traceId, requestId, metadata, deadline, deadline !== undefined, undefined);
+    const root = new Context(traceId, requestId, metadata, deadline, deadline !== undefined, undefined);
+    root._randomTraceId = traceId !== init.traceId;
+    if (init.traceId !== undefined && traceId !== init.traceId) root._legacyTraceId = init.traceId;
+    return root;
   }
   return deriveContext(parent, deadline, metadata);
 }

@@ -8,7 +8,11 @@ import { als } from './storage.js';
  */
 export function detachedContext(ctx: RequestContext): RequestContext {
   // A copy: the owner of `ctx` may still assign values to it in place.
-  return new Context(ctx.traceId, ctx.requestId, new Map(ctx.metadata), undefined, false, undefined);
+  const detached = new Context(ctx.traceId, ctx.requestId, new Map(ctx.metadata), undefined, false, undefined);
+  // The same trace: the same legacy id beside it, and the same origin of its id.
+  detached._legacyTraceId = ctx.legacyTraceId;
+  detached._randomTraceId = (ctx as Partial<Context>)._randomTraceId === true;
+  return detached;
 }
 
 /**

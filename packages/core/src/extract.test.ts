@@ -21,24 +21,55 @@ function extractor(opts: Parameters<typeof compileExtractor>[0] = {}) {
 }
 
 const TP = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+const B = '4bf92f3577b34da6a3ce929d0e0e4736';
+const C = 'a3ce929d0e0e47364bf92f3577b34da6';
+const INNER = '11111111111111111111111111111111';
+const OUTER = '22222222222222222222222222222222';
 
 describe('trace id precedence', () => {
-  it('traceparent, then trace-id, then x-request-id, else new', () => {
+  it('traceparent, then a 32-hex trace-id, then a 32-hex x-request-id, else new', () => {
     const { extract } = extractor({ trust: 'edge' });
     expect(extract(headers({ traceparent: TP, 'trace-id': 'b', 'x-request-id': 'c' })).traceId).toBe(
       '0af7651916cd43dd8448eb211c80319c',
     );
-    expect(extract(headers({ 'trace-id': 'legacy-b', 'x-request-id': 'c' })).traceId).toBe('legacy-b');
-    expect(extract(headers({ 'x-request-id': 'c-1' })).traceId).toBe('c-1');
+    expect(extract(headers({ 'trace-id': B, 'x-request-id': C })).traceId).toBe(B);
+    expect(extract(headers({ 'x-request-id': C })).traceId).toBe(C);
     expect(extract(headers({})).traceId).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('a legacy id that is not W3C is kept beside a W3C trace id; a trace-id travels on under its header', () => {
+    const { extract } = extractor({ trust: 'edge' });
+    const uuid = '3f2b8c1e-7d4a-4b6e-9f1a-2c5d8e0b7a91';
+    const envoy = extract(headers({ 'x-request-id': uuid }));
+    expect(envoy.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(envoy.legacyTraceId).toBe(uuid);
+    const old = extract(headers({ 'trace-id': 'legacy-b', 'x-request-id': C }));
+    expect([old.traceId, old.legacyTraceId]).toEqual([C, 'legacy-b']);
+    const wire: Record<string, string> = {};
+    injectContext(old, recordSetter, wire);
+    expect(wire['trace-id']).toBe('legacy-b');
+    expect(wire.traceparent).toMatch(new RegExp(`^00-${C}-[0-9a-f]{16}-00$`));
+    // From the public edge a client's x-request-id is kept and logged, not forwarded (it is the
+    // request id's header, forwarded from a trusted proxy only).
+    const both: Record<string, string> = {};
+    injectContext(envoy, recordSetter, both);
+    expect([both['trace-id'], both['x-request-id']]).toEqual([envoy.traceId, undefined]);
+    const behindEnvoy = extractor({ trust: { keys: ['request-id'], from: ['10.0.0.2'] } }).extract(headers({ 'x-request-id': uuid }), {
+      remoteAddress: '10.0.0.2',
+    });
+    expect([behindEnvoy.legacyTraceId, behindEnvoy.requestId, behindEnvoy.metadata.get('x-request-id')]).toEqual([uuid, uuid, uuid]);
+    expect(behindEnvoy.traceId).toMatch(/^[0-9a-f]{32}$/);
+    // A W3C id that lost to the traceparent is not forwarded as a second trace.
+    const lost = extract(headers({ traceparent: TP, 'trace-id': B }));
+    expect([lost.legacyTraceId, lost.metadata.get('trace-id')]).toEqual([undefined, lost.traceId]);
   });
 
   it('an invalid traceparent is dropped with a reason and the next source wins', () => {
     const { extract, drops } = extractor({ trust: 'edge' });
-    const ctx = extract(headers({ traceparent: '00-zz-bad', 'trace-id': 'next-one' }));
-    expect(ctx.traceId).toBe('next-one');
+    const ctx = extract(headers({ traceparent: '00-zz-bad', 'trace-id': B }));
+    expect(ctx.traceId).toBe(B);
     expect(drops).toEqual([
-      { key: 'traceparent', reason: 'malformed traceparent', value: '00-zz-bad', traceId: 'next-one', requestId: ctx.requestId },
+      { key: 'traceparent', reason: 'malformed traceparent', value: '00-zz-bad', traceId: B, requestId: ctx.requestId },
     ]);
   });
 
@@ -61,8 +92,8 @@ describe('trace id precedence', () => {
     };
     expect(() => extract(throwing, {})).toThrow('carrier broke');
     seen.length = 0;
-    const next = extract(recordGetter, headers({ 'trace-id': 'ok-1' }));
-    expect(next.traceId).toBe('ok-1');
+    const next = extract(recordGetter, headers({ 'trace-id': B }));
+    expect(next.traceId).toBe(B);
     expect(seen).toEqual([]);
   });
 
@@ -73,15 +104,15 @@ describe('trace id precedence', () => {
     // A lazy carrier that, when asked for the user, serves another request first.
     const nesting: CarrierGetter<Headers> = {
       get: (h, key) => {
-        if (key === 'user-id') inner ??= extract(recordGetter, { 'trace-id': 'inner-1', 'user-id': 'u-in', traceparent: 'bad-in' });
+        if (key === 'user-id') inner ??= extract(recordGetter, { 'trace-id': INNER, 'user-id': 'u-in', traceparent: 'bad-in' });
         return h[key];
       },
     };
-    const outer = extract(nesting, { traceparent: 'bad-out', 'trace-id': 'outer-1', 'user-id': 'u-out' });
-    expect([outer.traceId, outer.userId, inner?.traceId, inner?.userId]).toEqual(['outer-1', 'u-out', 'inner-1', 'u-in']);
+    const outer = extract(nesting, { traceparent: 'bad-out', 'trace-id': OUTER, 'user-id': 'u-out' });
+    expect([outer.traceId, outer.userId, inner?.traceId, inner?.userId]).toEqual([OUTER, 'u-out', INNER, 'u-in']);
     expect(seen).toEqual([
-      ['traceparent', 'inner-1', 'bad-in'],
-      ['traceparent', 'outer-1', 'bad-out'],
+      ['traceparent', INNER, 'bad-in'],
+      ['traceparent', OUTER, 'bad-out'],
     ]);
   });
 
@@ -94,11 +125,11 @@ describe('trace id precedence', () => {
 });
 
 describe('trust', () => {
-  const spoof = headers({ 'trace-id': 't-1', 'request-id': 'r-1', 'user-id': 'admin', 'tenant-id': 'acme' });
+  const spoof = headers({ 'trace-id': B, 'request-id': 'r-1', 'user-id': 'admin', 'tenant-id': 'acme' });
 
   it('the edge honours the trace id only', () => {
     const ctx = extractor({ trust: 'edge' }).extract(spoof);
-    expect(ctx.traceId).toBe('t-1');
+    expect(ctx.traceId).toBe(B);
     expect(ctx.requestId).not.toBe('r-1');
     expect(ctx.userId).toBeUndefined();
     expect(ctx.get(tenant)).toBeUndefined();
@@ -107,7 +138,7 @@ describe('trust', () => {
 
   it('internal servers honour every declared key', () => {
     const ctx = extractor({ trust: 'internal' }).extract(spoof);
-    expect([ctx.traceId, ctx.requestId, ctx.userId, ctx.get(tenant)]).toEqual(['t-1', 'r-1', 'admin', 'acme']);
+    expect([ctx.traceId, ctx.requestId, ctx.userId, ctx.get(tenant)]).toEqual([B, 'r-1', 'admin', 'acme']);
   });
 
   it('a rule honours listed keys from listed peers only', () => {
@@ -193,12 +224,15 @@ describe('injection', () => {
     const ctx = createContext({ traceId: 't', requestId: 'r', userId: 'u', values: { tenantId: 'acme' } });
     const out: [string, string][] = [];
     injectContext(ctx, { set: (list: [string, string][], k, v) => list.push([k, v]) }, out);
-    expect(out).toEqual([
+    expect(out.slice(0, 4)).toEqual([
       ['trace-id', 't'],
       ['request-id', 'r'],
       ['user-id', 'u'],
       ['tenant-id', 'acme'],
     ]);
+    // The legacy id 't' travels as it came; the W3C id ctxkit chose at random in a traceparent.
+    expect(out[4]).toEqual(['traceparent', expect.stringMatching(new RegExp(`^00-${ctx.traceId}-[0-9a-f]{16}-02$`))]);
+    expect(out).toHaveLength(5);
     const external: string[] = [];
     injectContext(ctx, { set: (list: string[], k) => list.push(k) }, external, (k) => k === 'trace-id');
     expect(external).toEqual(['trace-id']);
@@ -209,7 +243,9 @@ describe('injection', () => {
     const wire: Record<string, string> = {};
     injectContext(a, recordSetter, wire);
     const b = extractor({ trust: 'internal' }).extract(headers(wire));
-    expect([...b.metadata]).toEqual([...a.metadata]);
+    // The traceparent a started is what b forwards: same trace, pass-through.
+    expect(new Map(b.metadata)).toEqual(new Map([...a.metadata, ['traceparent', wire.traceparent!]]));
+    expect(b.traceId).toBe(a.traceId);
   });
 });
 

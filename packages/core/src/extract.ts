@@ -6,11 +6,12 @@ import type { CarrierGetter } from './carrier.js';
 import { Context, type OwnedContext, type RequestContext } from './context.js';
 import { checkTimeout, parseHttpTimeout, resolveBudget, type BudgetOptions, TIMEOUT_HEADER } from './deadline.js';
 import { parseBaggage } from './baggage.js';
+import { dropChannel, type DropMessage } from './diagnostics.js';
 import { countDrop, dropOf, type DropHandler, type PendingDrop } from './drops.js';
 import { newRequestId, newTraceId } from './ids.js';
 import { keyDefinition, LIMITS, valueProblem, type KeyDefinition } from './schema.js';
 import { slot } from './storage.js';
-import { formatTraceparent, parseTraceparent, type TraceParent } from './traceparent.js';
+import { formatTraceparent, isW3CTraceId, parseTraceparent, type TraceParent } from './traceparent.js';
 import { parseTracestate } from './tracestate.js';
 import { compileTrust, type TrustOption } from './trust.js';
 
@@ -80,8 +81,9 @@ const ENVOY_TIMEOUT = 'x-envoy-expected-rq-timeout-ms';
 /**
  * Compiles, once, the function every adapter uses to build a request's context from incoming
  * headers or metadata (options are checked here: a negative or non-finite timeout is a
- * `RangeError`): trace id by precedence `traceparent` → `trace-id` → `x-request-id` → new
- * (from trusted peers `trace-id` first); from a peer trusted with the request id, `request-id`
+ * `RangeError`): the W3C trace id by precedence `traceparent` → a 32-hex `trace-id` → a 32-hex
+ * `x-request-id` → new (from trusted peers `trace-id` first), a legacy id that is not W3C kept
+ * beside it (`legacyTraceId`); from a peer trusted with the request id, `request-id`
  * or a proxy's `x-request-id` (kept and forwarded unchanged); declared keys as the trust policy
  * allows; the deadline from the transport, else the timeout header or, from a trusted proxy,
  * Envoy's `x-envoy-expected-rq-timeout-ms` (the smaller), defaulted and clamped. Invalid values
@@ -109,14 +111,20 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
     const trusted = decide(source?.remoteAddress);
     const tp = readTraceparent(r);
     const proxied = readProxiedId(r, requestDef);
-    // An incoming id keeps the chain's identity; a fresh chain shares the active span's trace id.
-    // From a trusted peer ctxkit's own `trace-id` comes first: a tracer without the bridge may
-    // have written a `traceparent` of another trace beside it.
-    const traceId =
-      (trusted === 'none' ? (tp?.traceId ?? readTraceId(r, traceDef, undefined, proxied)) : readTraceId(r, traceDef, tp, proxied)) ??
-      bridge?.activeTraceId() ??
-      newTraceId();
-    metadata.set(TRACE_ID, traceId);
+    const sent = readOne(r, traceDef);
+    // The context's id is always a W3C one: `traceparent`, else a 32-hex legacy id, else new
+    // (the active span's on a fresh chain). From a trusted peer ctxkit's own `trace-id` comes
+    // first: a tracer without the bridge may have written a `traceparent` of another trace.
+    const sentW3C = sent !== undefined && isW3CTraceId(sent) ? sent : undefined;
+    const proxiedW3C = proxied !== undefined && isW3CTraceId(proxied) ? proxied : undefined;
+    let traceId = (trusted === 'none' ? (tp?.traceId ?? sentW3C) : (sentW3C ?? tp?.traceId)) ?? proxiedW3C ?? bridge?.activeTraceId();
+    const random = traceId === undefined;
+    traceId ??= newTraceId();
+    // A legacy id that is not W3C is kept beside it: a `trace-id` travels on unchanged under its
+    // header; an `x-request-id` in the trace id's role (nothing else named the trace) is kept and
+    // logged, and travels only as the request id's header does (from a peer trusted with it).
+    const legacy = sent !== undefined ? (sentW3C === undefined ? sent : undefined) : tp === undefined && proxiedW3C === undefined ? proxied : undefined;
+    metadata.set(TRACE_ID, sent !== undefined && sentW3C === undefined ? sent : traceId);
     // A trusted peer's request id names the chain's request (ctxkit's `request-id`, else the
     // proxy's `x-request-id`, which travels on unchanged); else the framework's own id.
     let requestId: string | undefined;
@@ -136,8 +144,7 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
     }
     requestId ??= newRequestId();
     metadata.set(REQUEST_ID, requestId);
-    bytes += TRACE_ID.length + traceId.length + REQUEST_ID.length + requestId.length;
-    if (tp !== undefined) bytes += forwardTraceContext(r, tp, metadata);
+    for (const [k, v] of metadata) if (k !== PROXY_REQUEST_ID) bytes += k.length + v.length;
     if (trusted === 'declared') {
       for (const def of slot.keys.values()) bytes = readKey(r, def, metadata, bytes);
     } else if (trusted !== 'none') {
@@ -147,6 +154,9 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
       }
     }
     if (readBaggage && trusted !== 'none') bytes = readFromBaggage(r, trusted, metadata, bytes);
+    // Trace context is bounded by its own rules (55 + 512 characters), not the keys' limits: a
+    // context at the limits crosses a hop whole, traceparent included.
+    if (tp !== undefined) forwardTraceContext(r, tp, metadata);
     let requestedMs = source?.timeoutMs;
     if (requestedMs === undefined && timeoutHeader !== false) requestedMs = readTimeout(r, timeoutHeader);
     // Envoy's route timeout, from a trusted proxy only: a budget like the client's (smaller wins).
@@ -159,6 +169,8 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
     if (cap !== undefined && (ms === undefined || cap < ms)) ms = cap;
     const deadline = ms === undefined ? undefined : Date.now() + ms;
     const ctx = new Context(traceId, requestId, metadata, deadline, deadline !== undefined, undefined);
+    ctx._randomTraceId = random;
+    ctx._legacyTraceId = legacy;
     if (bridge !== undefined) bridge.annotate(ctx);
     // An adapter that names an origin type passes its origin with every request.
     if (r.drops !== undefined) report(r.drops, ctx, source?.origin as O, onDrop);
@@ -194,6 +206,7 @@ function report<O>(drops: PendingDrop[], ctx: RequestContext, origin: O, onDrop:
   for (const drop of drops) {
     drop.traceId = ctx.traceId;
     drop.requestId = ctx.requestId;
+    if (dropChannel.hasSubscribers) dropChannel.publish({ drop, origin } satisfies DropMessage);
     onDrop(drop, origin);
   }
 }
@@ -266,25 +279,16 @@ function one(r: Reading, raw: string | readonly unknown[] | undefined, key: stri
  * Keeps a valid incoming `traceparent` (as version 00) and its `tracestate` in the metadata, so
  * that they are forwarded as the W3C spec asks of a participant that creates no span.
  */
-function forwardTraceContext(r: Reading, tp: TraceParent, into: Map<string, string>): number {
+function forwardTraceContext(r: Reading, tp: TraceParent, into: Map<string, string>): void {
   // A valid version-00 value is forwarded as received; other versions are written as 00.
   const received = r.get(TRACEPARENT);
   const traceparent =
     typeof received === 'string' && received.length === 55 && received.startsWith('00-') ? received : formatTraceparent(tp);
   into.set(TRACEPARENT, traceparent);
   const raw = r.get(TRACESTATE);
-  if (raw === undefined || (typeof raw !== 'string' && !raw.every((v) => typeof v === 'string'))) {
-    return TRACEPARENT.length + traceparent.length;
-  }
+  if (raw === undefined || (typeof raw !== 'string' && !raw.every((v) => typeof v === 'string'))) return;
   const state = parseTracestate(raw as string | string[], (reason) => r.drop(TRACESTATE, reason, raw));
-  if (state === undefined || state === '') return TRACEPARENT.length + traceparent.length;
-  into.set(TRACESTATE, state);
-  return TRACEPARENT.length + traceparent.length + TRACESTATE.length + state.length;
-}
-
-/** `trace-id`, else the traceparent's id when given, else the `x-request-id` read before. */
-function readTraceId(r: Reading, traceDef: KeyDefinition, tp: TraceParent | undefined, proxied: string | undefined): string | undefined {
-  return readOne(r, traceDef) ?? tp?.traceId ?? proxied;
+  if (state !== undefined && state !== '') into.set(TRACESTATE, state);
 }
 
 /** The incoming `x-request-id`, read once and validated as an id; dropped with a reason when invalid. */

@@ -115,6 +115,25 @@ describe('deadline and cancellation', () => {
     expect(Number(seen.headers['request-timeout-ms'])).toBeLessThanOrEqual(100);
   });
 
+  it("at the context's deadline the context aborts the call: expired first, and no second timer", async () => {
+    const ctx = createContext({ timeoutMs: 150 });
+    void ctx.signal; // the context's own timer is armed
+    const timersBefore = activeTimers();
+    const arrived = srv.nextRequest();
+    const pending = runWithContext(ctx, () => ctxFetch(`${srv.url}/hang`)).then(
+      () => 'answered',
+      (reason: unknown) => ({ reason, contextExpired: ctx.signal.aborted }),
+    );
+    await arrived;
+    // ctxkit armed nothing for the call: its deadline is the context's (a ref'd call timer would show).
+    expect(activeTimers()).toBe(timersBefore);
+    const outcome = (await within(pending, 5000, 'the fetch to be aborted')) as { reason: unknown; contextExpired: boolean };
+    expect(outcome.reason).toBeInstanceOf(DeadlineExceededError);
+    expect(outcome.reason).toBe(ctx.signal.reason); // the context's own reason, not a second error
+    expect(outcome.contextExpired).toBe(true);
+    ctx.end();
+  });
+
   it('aborts when the context is cancelled, and the server sees the socket close', async () => {
     const arrived = srv.nextRequest();
     const result = withCancel(async (cancel) => {

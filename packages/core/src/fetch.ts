@@ -6,6 +6,8 @@ import { compileOutgoing, type OutgoingOptions, writeHeaders } from './outgoing.
 import { callDeadline, OutgoingCall } from './outgoing-call.js';
 import { als } from './storage.js';
 
+const TRACE_HEADERS = ['traceparent', 'tracestate'] as const;
+
 /** `RequestInit` plus a per-call timeout. */
 export interface CtxFetchInit extends RequestInit {
   /** Timeout for this call, in ms; the earliest of it, the option's and the context's deadline wins. */
@@ -64,16 +66,26 @@ export function createFetch(options: FetchOptions = {}): CtxFetch {
       // init.signal replaces the Request's signal in fetch; ours replaces both, so follow it.
       const early = call.start(ctx, init?.signal !== undefined ? init.signal : request?.signal, deadline, now);
       if (early !== undefined) return Promise.reject(early);
+      const url = request?.url ?? String(input);
+      const method = (init?.method ?? request?.method ?? 'GET').toUpperCase();
+      call.trace(ctx, { transport: 'http', method, target: url }, headers, out.allow);
       const sent: RequestInit = { ...init, headers, signal: call.controller.signal };
       // Redirects fetch would follow, ctxkit follows, so the context's headers stay on the origin asked for.
       if ((init?.redirect ?? request?.redirect ?? 'follow') !== 'follow') return send(call, base ?? fetch, input, sent, undefined);
       sent.redirect = 'manual';
       const first: FirstRequest = {
-        url: request?.url ?? String(input),
-        method: (init?.method ?? request?.method ?? 'GET').toUpperCase(),
+        url,
+        method,
         body: init?.body ?? request?.body ?? null,
         own,
-        inject: (next) => writeHeaders(out, ctx, deadline, Date.now(), next),
+        inject: (next) => {
+          writeHeaders(out, ctx, deadline, Date.now(), next);
+          // The same call, the same span: a same-origin hop carries the first request's trace context.
+          for (const name of TRACE_HEADERS) {
+            const value = headers.get(name);
+            if (value !== null && !next.has(name)) next.set(name, value);
+          }
+        },
       };
       return send(call, base ?? fetch, input, sent, first);
     } catch (error) {
@@ -101,9 +113,11 @@ async function send(
     response = await base(input, init);
     if (first !== undefined) response = await followRedirects(response, first, base, init);
   } catch (error) {
+    call.error ??= error;
     call.release();
     throw error;
   }
+  call.status = response.status;
   call._watchBody(response);
   return response;
 }

@@ -42,9 +42,9 @@ describe('compileHttpContext on a real server', () => {
       void owned.signal; // arm the deadline timer
       runWithContext(owned, () => res.end(currentContext().traceId));
     });
-    const res = await get(port, { 'trace-id': 'abc-123', 'user-id': 'spoofed' });
-    expect(res.body).toBe('abc-123');
-    expect(res.headers['trace-id']).toBe('abc-123');
+    const res = await get(port, { 'trace-id': '4bf92f3577b34da6a3ce929d0e0e4736', 'user-id': 'spoofed' });
+    expect(res.body).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    expect(res.headers['trace-id']).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
     expect(res.headers['request-id']).toBe('req-1');
     expect(res.headers['user-id']).toBeUndefined();
     expect(ctx!.userId).toBeUndefined();

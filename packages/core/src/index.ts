@@ -23,11 +23,13 @@ export type { CtxkitErrorCode } from './errors.js';
 export { Status, toHttpStatus } from './status.js';
 export type { StatusCode, StatusName } from './status.js';
 
-// Logs, and incoming values that were dropped.
-export { logFields, pinoMixin } from './log.js';
-export type { LogFields } from './log.js';
+// Logs, and incoming values that were dropped (also on diagnostics channels, for APM tools).
+export { logFields, createLogFields, pinoMixin } from './log.js';
+export type { LogFields, LogFieldNames } from './log.js';
 export { droppedValues } from './drops.js';
 export type { Drop, DropHandler } from './drops.js';
+export { DROP_CHANNEL, MISSING_CONTEXT_CHANNEL } from './diagnostics.js';
+export type { DropMessage, MissingContextMessage } from './diagnostics.js';
 
 // Outgoing HTTP: fetch and undici carry the context.
 export { createFetch, ctxFetch } from './fetch.js';

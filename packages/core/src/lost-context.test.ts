@@ -1,22 +1,28 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { contextEnded, reportEndedContext, reportMissingContext } from './adapter.js';
-import { bindContext, createContext, currentContext, detach, NoContextError, runWithContext } from './index.js';
+import { bindContext, createContext, createFetch, currentContext, detach, NoContextError, runWithContext } from './index.js';
+
+// An adapter as users meet it: a fetch made outside any context.
+const noFetch = () => Promise.resolve(new Response(null));
+const throwing = createFetch({ missingContext: 'throw', fetch: noFetch });
+const warning = createFetch({ missingContext: 'warn', fetch: noFetch });
 
 describe('reportMissingContext', () => {
   it('throws, warns once per call site naming it, or stays silent', async () => {
-    expect(() => reportMissingContext('throw', 'a gRPC call')).toThrow(NoContextError);
-    expect(() => reportMissingContext('throw', 'a gRPC call')).toThrow(/a gRPC call outside any request context at .*lost-context\.test\.ts/);
+    await expect(throwing('http://127.0.0.1:9/')).rejects.toThrow(NoContextError);
+    await expect(throwing('http://127.0.0.1:9/')).rejects.toThrow(/fetch outside any request context at .*lost-context\.test\.ts:\d+/);
     const warnings: Error[] = [];
     const onWarning = (w: Error) => warnings.push(w);
     process.on('warning', onWarning);
     try {
-      for (let i = 0; i < 3; i++) reportMissingContext('warn', 'a fetch'); // one site
-      reportMissingContext('warn', 'a fetch'); // another site
-      reportMissingContext('ignore', 'a fetch');
+      for (let i = 0; i < 3; i++) await warning('http://127.0.0.1:9/'); // one site
+      await warning('http://127.0.0.1:9/'); // another site
+      await createFetch({ missingContext: 'ignore', fetch: noFetch })('http://127.0.0.1:9/');
       await new Promise((r) => setImmediate(r));
     } finally {
       process.off('warning', onWarning);
@@ -35,7 +41,8 @@ describe('reportMissingContext', () => {
       await mkdir(lib, { recursive: true });
       await writeFile(
         join(lib, 'index.mjs'),
-        'export function deep(n, fn, ...args) { return n === 0 ? fn(...args) : deep(n - 1, fn, ...args) + 0; }\n',
+        // A built-in frame (`Array.map (<anonymous>)`) between, as `new Promise` is under rxjs.
+        'export function deep(n, fn, ...args) { return n === 0 ? [0].map(() => fn(...args))[0] : deep(n - 1, fn, ...args) + 0; }\n',
       );
       const { deep } = (await import(pathToFileURL(join(lib, 'index.mjs')).href)) as {
         deep: (n: number, fn: typeof reportMissingContext, ...args: Parameters<typeof reportMissingContext>) => void;
@@ -47,6 +54,17 @@ describe('reportMissingContext', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it("names user code in a monorepo whose folders look like ctxkit's own (packages/core/src)", async () => {
+    const dir = join(tmpdir(), `ctxkit-monorepo-${process.pid}`, 'packages', 'core', 'src');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'orders.mjs');
+    writeFileSync(file, 'export function placeOrder(fetch) {\n  return fetch("http://127.0.0.1:9/");\n}\n');
+    const { placeOrder } = (await import(pathToFileURL(file).href)) as { placeOrder: (f: typeof throwing) => Promise<Response> };
+    const error = await placeOrder(throwing).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NoContextError);
+    expect((error as Error).message).toMatch(/ at placeOrder \(\S*[\\/]packages[\\/]core[\\/]src[\\/]orders\.mjs:\d+:\d+\)/);
+  });
 });
 
 describe('reportEndedContext', () => {
@@ -55,6 +73,14 @@ describe('reportEndedContext', () => {
     // A pool created inside request A binds its callbacks to A's context.
     const pool = runWithContext(requestA, () => ({ release: bindContext(() => currentContext()) }));
     requestA.end(); // A was answered
+    // An adapter as users meet it, in a file of its own: the report names the adapter's caller.
+    const dir = join(tmpdir(), `ctxkit-ended-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'publish.mjs');
+    writeFileSync(file, 'export function publish(report, ctx) {\n  return report("warn", "a NATS publish", ctx);\n}\n');
+    const { publish } = (await import(pathToFileURL(file).href)) as {
+      publish: (report: typeof reportEndedContext, ctx: ReturnType<typeof currentContext>) => void;
+    };
     const warnings: Error[] = [];
     const onWarning = (w: Error) => warnings.push(w);
     process.on('warning', onWarning);
@@ -62,7 +88,7 @@ describe('reportEndedContext', () => {
       for (let i = 0; i < 3; i++) {
         const held = pool.release(); // request B's code releases a connection
         expect(contextEnded(held)).toBe(true);
-        reportEndedContext('warn', 'a NATS publish', held); // one call site
+        publish(reportEndedContext, held); // one call site
       }
       await new Promise((r) => setImmediate(r));
     } finally {

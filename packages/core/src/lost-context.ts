@@ -1,34 +1,48 @@
+import * as util from 'node:util';
 import type { RequestContext } from './context.js';
+import { missingContextChannel, type MissingContextMessage } from './diagnostics.js';
 import { NoContextError } from './errors.js';
 
 /** What to do when a call that should carry a context is made outside any. */
 export type MissingContextMode = 'throw' | 'warn' | 'ignore';
 
-// Frames of ctxkit itself, of Node and of installed libraries do not say where the user lost it.
-const NOT_USER = /\((?:node:|internal\/)|^\s+at (?:node:|internal\/)|[\\/]node_modules[\\/]|[\\/]@ctxkit[\\/]|[\\/]packages[\\/][\w-]+[\\/](?:dist|src)[\\/]/;
-const TEST_FILE = /\.test\.[cm]?[jt]s:/;
-// Call sites already warned about, per kind of report: bounded, never per request.
+// Warned call sites: bounded, and only touched when a call has no context (never a request's path).
 const warned = new Set<string>();
 const warnedEnded = new Set<string>();
-// Node keeps 10 frames by default, and a call made where a framework subscribes for the user (a
+// util.getCallSites() keeps 10 frames by default, and a call made where a framework subscribes for the user (a
 // NestJS `ClientGrpc` method: grpc-js, Nest's client, then rxjs's subscribe chain) has more than
 // that of library frames above the user's own. Only this report, off the hot path, looks deeper.
 const STACK_DEPTH = 100;
 
-/** The first stack frame outside ctxkit, Node and node_modules, or `'unknown'`. */
+interface CallSite {
+  readonly functionName: string;
+  readonly scriptName: string;
+  readonly lineNumber: number;
+  readonly column?: number;
+  readonly columnNumber?: number;
+}
+const getCallSites = (util as unknown as { getCallSites?: (frames?: number, options?: { sourceMap?: boolean }) => CallSite[] }).getCallSites;
+
+/**
+ * The first frame outside ctxkit, Node and installed libraries, or `'unknown'`. ctxkit's frames
+ * are told by their files, not by folder names: this file, and the file of the adapter that
+ * called {@link reportMissingContext} (read from the call sites themselves, so that it holds
+ * for the ESM and CJS builds and for sources). A user's own `packages/core/src` is user code.
+ */
 function userCallSite(): string {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = STACK_DEPTH;
-  let stack: string;
-  try {
-    stack = new Error().stack ?? '';
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-  const lines = stack.split('\n');
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.includes(' at ') && (!NOT_USER.test(line) || TEST_FILE.test(line))) return line.trim().replace(/^at /, '');
+  if (getCallSites === undefined) return 'unknown'; // a runtime without util.getCallSites()
+  const sites = getCallSites(STACK_DEPTH, { sourceMap: true });
+  // [0] this function, [1] reportMissingContext, [2] the adapter that reports.
+  const own = sites[0]?.scriptName;
+  const adapter = sites[2]?.scriptName;
+  for (let i = 3; i < sites.length; i++) {
+    const site = sites[i]!;
+    const file = site.scriptName;
+    if (file === '' || file === own || file === adapter) continue;
+    if (file.startsWith('node:') || /[\\/]node_modules[\\/]/.test(file)) continue;
+    const name = site.functionName === '' ? '' : `${site.functionName} `;
+    const where = `${file}:${site.lineNumber}:${site.column ?? site.columnNumber ?? 0}`;
+    return name === '' ? where : `${name}(${where})`;
   }
   return 'unknown';
 }
@@ -36,11 +50,15 @@ function userCallSite(): string {
 /**
  * Reports `what` being done outside any request context: throws {@link NoContextError}, warns
  * once per call site (with the call site, `process.emitWarning` code `CTXKIT_NO_CONTEXT`), or
- * does nothing. Off the hot path: only called when no context is found.
+ * does nothing; and publishes it on `ctxkit:missing-context` when someone subscribes, in every
+ * mode. Off the hot path: only called when no context is found.
  */
 export function reportMissingContext(mode: MissingContextMode, what: string): void {
-  if (mode === 'ignore') return;
+  const publish = missingContextChannel.hasSubscribers;
+  if (mode === 'ignore' && !publish) return;
   const site = userCallSite();
+  if (publish) missingContextChannel.publish({ what, site, mode } satisfies MissingContextMessage);
+  if (mode === 'ignore') return;
   const message =
     `ctxkit: ${what} outside any request context at ${site}; it carries no ids, deadline or ` +
     'cancellation. The context was lost above this call: run it inside a request, or wrap the ' +

@@ -52,20 +52,26 @@ describe('OpenTelemetry bridge', () => {
     expect(createContext().traceId).toMatch(/^[0-9a-f]{32}$/); // no span active: a new id
   });
 
-  it('an incoming legacy non-hex id stays ctxkit id and is recorded on the span', () => {
+  it('an incoming legacy non-hex id is kept beside the span trace id and recorded on the span', () => {
     exporter.reset();
     const extract = compileExtractor({ trust: 'edge' });
     tracer.startActiveSpan('server', (span) => {
-      expect(extract(recordGetter, { 'x-request-id': 'legacy-42' }).traceId).toBe('legacy-42');
+      const ctx = extract(recordGetter, { 'x-request-id': 'legacy-42' });
+      expect([ctx.traceId, ctx.legacyTraceId]).toEqual([span.spanContext().traceId, 'legacy-42']);
       span.end();
     });
-    expect(exporter.getFinishedSpans()[0]!.attributes['ctxkit.trace_id']).toBe('legacy-42');
+    const [span] = exporter.getFinishedSpans();
+    expect(span!.attributes['ctxkit.legacy_trace_id']).toBe('legacy-42');
+    expect(span!.attributes).not.toHaveProperty('ctxkit.trace_id');
   });
 
   it('the propagator joins a 32-hex legacy trace-id when there is no traceparent', () => {
     const legacy = '4bf92f3577b34da6a3ce929d0e0e4736';
     const joined = propagation.extract(ROOT_CONTEXT, { 'trace-id': legacy }, defaultTextMapGetter);
-    expect(trace.getSpanContext(joined)).toMatchObject({ traceId: legacy, isRemote: true });
+    // Joined, never sampled by a header alone: a public client must not force sampling.
+    expect(trace.getSpanContext(joined)).toMatchObject({ traceId: legacy, isRemote: true, traceFlags: 0 });
+    const viaProxy = propagation.extract(ROOT_CONTEXT, { 'x-request-id': legacy }, defaultTextMapGetter);
+    expect(trace.getSpanContext(viaProxy)).toMatchObject({ traceId: legacy, traceFlags: 0 });
     const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const w3c = propagation.extract(ROOT_CONTEXT, { traceparent: tp, 'trace-id': legacy }, defaultTextMapGetter);
     expect(trace.getSpanContext(w3c)!.traceId).toBe('0af7651916cd43dd8448eb211c80319c');
@@ -87,8 +93,10 @@ describe('gRPC-style servers (context before span)', () => {
     const ctx = createContext();
     const joined = runWithContext(ctx, () => propagation.extract(ROOT_CONTEXT, {}, defaultTextMapGetter));
     expect(trace.getSpanContext(joined)!.traceId).toBe(ctx.traceId);
-    const legacy = runWithContext(createContext({ traceId: 'not-w3c' }), () => propagation.extract(ROOT_CONTEXT, {}, defaultTextMapGetter));
-    expect(trace.getSpanContext(legacy)).toBeUndefined();
+    // A context with a legacy id still has a W3C trace id, which the span joins.
+    const legacy = createContext({ traceId: 'not-w3c' });
+    const withLegacy = runWithContext(legacy, () => propagation.extract(ROOT_CONTEXT, {}, defaultTextMapGetter));
+    expect(trace.getSpanContext(withLegacy)!.traceId).toBe(legacy.traceId);
   });
 
   it('the span processor records the ids on server spans as they start', async () => {
@@ -102,7 +110,7 @@ describe('gRPC-style servers (context before span)', () => {
       t.startSpan('client', { kind: SpanKind.CLIENT }).end();
     });
     const [server, client] = local.getFinishedSpans();
-    expect(server!.attributes).toMatchObject({ 'enduser.id': 'u-3', 'ctxkit.trace_id': 'legacy-7' });
+    expect(server!.attributes).toMatchObject({ 'enduser.id': 'u-3', 'ctxkit.legacy_trace_id': 'legacy-7' });
     expect(client!.attributes).toEqual({});
     await p.shutdown();
   });

@@ -8,7 +8,9 @@
 import type { Context, RequestContext } from './context.js';
 import { MAX_TIMER_MS } from './deadline.js';
 import { CtxkitError, DeadlineExceededError } from './errors.js';
+import { startCallTrace } from './call-trace.js';
 import { Status, type StatusCode } from './status.js';
+import type { CallSpan, OutgoingCallInfo, TraceSink } from './storage.js';
 
 /**
  * The deadline of a call, epoch ms: the earliest of the context's, the caller's own
@@ -66,6 +68,20 @@ export abstract class OutgoingCall {
   /** The context, when the call's deadline is the context's. */
   #deadlineOf: RequestContext | undefined = undefined;
   #released = false;
+  /** The tracer's span of this call (bridge on), ended on release with what the call ended with. */
+  #span: CallSpan | undefined = undefined;
+  /** The HTTP status or gRPC code the call ended with, for its span. */
+  status: number | undefined = undefined;
+  /** What the call failed with, for its span. */
+  error: unknown = undefined;
+
+  /**
+   * With a tracing bridge on, starts the call's span and writes its trace context into `sink`
+   * (see {@link startCallTrace}); the span ends when the call is released.
+   */
+  trace(ctx: RequestContext | undefined, info: OutgoingCallInfo, sink: TraceSink, allow?: (key: string) => boolean): void {
+    this.#span = startCallTrace(ctx, info, sink, allow);
+  }
 
   /** Stops the transport with `reason` (a ctxkit error, or the caller's signal's reason). */
   abstract cancel(reason: unknown): void;
@@ -123,6 +139,7 @@ export abstract class OutgoingCall {
   /** Releases the call and stops the transport with `reason`; nothing once released. */
   abort(reason: unknown): void {
     if (this.#released) return;
+    this.error ??= reason;
     this.release();
     this.cancel(reason);
   }
@@ -138,6 +155,10 @@ export abstract class OutgoingCall {
     if (this.#ctxLink !== undefined) this.#ctxLink.drop(this);
     if (this.#callerLink !== undefined) this.#callerLink.drop(this);
     this.#ctxLink = this.#callerLink = undefined;
+    if (this.#span !== undefined) {
+      this.#span.end(this.status, this.error);
+      this.#span = undefined;
+    }
   }
 
   /** @internal The call's own timer fired. */

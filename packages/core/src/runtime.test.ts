@@ -12,7 +12,7 @@ describe('runtime gaps', () => {
     const bun = runtimeGaps({ node: '24.3.0', bun: '1.4.4' });
     expect(bun).toHaveLength(2);
     expect(runtimeWarning(bun, 'Bun 1.4.4')).toMatchInlineSnapshot(
-      `"ctxkit on Bun 1.4.4: \`AbortSignal.timeout()\` abort listeners and \`MessageChannel\` message handlers run outside the request context: wrap them with bindContext(); Bun's built-in \`undici\` has no \`Agent.compose()\`, so ctxkitInterceptor() cannot be installed: use ctxFetch / createFetch. Everything else ctxkit guarantees holds here (see "Runtimes" in ctxkit's README)."`,
+      `"ctxkit on Bun 1.4.4: \`AbortSignal.timeout()\` abort listeners and \`MessageChannel\` message handlers run outside the request context: wrap them with bindContext(); Bun's built-in \`undici\` has no \`Agent.compose()\`, so undiciInterceptor() cannot be installed: use ctxFetch / createFetch. Everything else ctxkit guarantees holds here (see "Runtimes" in ctxkit's README)."`,
     );
     expect(runtimeGaps({ node: '24.2.0', deno: '2.9.6' })).toEqual([
       '`AbortSignal.timeout()` abort listeners run outside the request context: wrap them with bindContext()',

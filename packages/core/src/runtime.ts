@@ -14,7 +14,7 @@ export function runtimeGaps(versions: Versions = process.versions as Versions): 
   if (versions.bun !== undefined) {
     return [
       '`AbortSignal.timeout()` abort listeners and `MessageChannel` message handlers run outside the request context: wrap them with bindContext()',
-      "Bun's built-in `undici` has no `Agent.compose()`, so ctxkitInterceptor() cannot be installed: use ctxFetch / createFetch",
+      "Bun's built-in `undici` has no `Agent.compose()`, so undiciInterceptor() cannot be installed: use ctxFetch / createFetch",
     ];
   }
   if (versions.deno !== undefined || 'Deno' in globalThis) {

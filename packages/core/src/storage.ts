@@ -27,6 +27,33 @@ export interface TracingBridge {
   activeTraceId(): string | undefined;
   /** Called when an adapter created a context or its user id was assigned. */
   annotate(ctx: RequestContext): void;
+  /**
+   * Starts the span of one outgoing call and writes its trace context into `sink` (never over a
+   * header already there). `false` when the transport's own instrumentation does both (then
+   * nothing was written).
+   */
+  startCall(call: OutgoingCallInfo, sink: TraceSink): CallSpan | false;
+}
+
+/** What a tracer is told of an outgoing call. @internal */
+export interface OutgoingCallInfo {
+  readonly transport: 'http' | 'grpc';
+  /** HTTP: the method; gRPC: the full method path (`/pkg.Service/Method`). */
+  readonly method: string;
+  /** HTTP: the URL; gRPC: the target. */
+  readonly target: string;
+}
+
+/** Headers or metadata being prepared for one call. @internal */
+export interface TraceSink {
+  has(key: string): boolean;
+  set(key: string, value: string): void;
+}
+
+/** The span of one outgoing call. @internal */
+export interface CallSpan {
+  /** Ends it with the HTTP status or gRPC code, or the error the call failed with. */
+  end(status: number | undefined, error: unknown): void;
 }
 
 const KEY = Symbol.for('ctxkit.core');

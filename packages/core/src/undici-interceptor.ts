@@ -69,6 +69,8 @@ export function undiciInterceptor(options: OutgoingOptions = {}): DispatchInterc
       const call = new DispatchCall(handler);
       const early = call.start(ctx, undefined, deadline, now);
       if (early !== undefined) return fail(handler, early as Error);
+      const method = typeof opts.method === 'string' ? opts.method.toUpperCase() : 'GET';
+      call.trace(ctx, { transport: 'http', method, target: `${String(opts.origin ?? '')}${String(opts.path ?? '')}` }, headers, out.allow);
       try {
         return dispatch({ ...opts, headers: headers.record }, call);
       } catch (error) {
@@ -126,6 +128,7 @@ class DispatchCall extends OutgoingCall implements DispatchHandlerLike {
   }
 
   onResponseStart(controller: DispatchControllerLike, statusCode: number, headers: any, statusMessage?: string): void {
+    this.status = statusCode;
     if (this._failedWith === undefined) this._handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
   }
 
@@ -139,6 +142,7 @@ class DispatchCall extends OutgoingCall implements DispatchHandlerLike {
   }
 
   onResponseError(controller: DispatchControllerLike | null, error: Error): void {
+    this.error ??= error;
     this.release();
     if (this._failedWith === undefined) this._handler.onResponseError?.(controller, error);
   }

@@ -1,19 +1,27 @@
-import type { RequestContext } from '@ctxkit/core';
+import { createLogFields, type LogFieldNames, type RequestContext } from '@ctxkit/core';
 import { errorResponse, followsAbort } from '@ctxkit/core/adapter';
 import type { ErrorRequestHandler } from 'express';
 import { isBound } from './bind-emitter.js';
 import { sendError } from './send-error.js';
 
-/** What {@link ctxkitErrorHandler} logs with an unexpected error. */
+/**
+ * What {@link ctxkitErrorHandler} logs with an unexpected error: the error, the method and URL,
+ * and the request's ids (under `trace-id`, `request-id`, `user-id`, or the names of
+ * {@link ErrorHandlerOptions.logFieldNames}).
+ */
 export interface ErrorLogFields {
   /** The error, in full (message, stack, cause): for the log only, never for the client. */
   readonly err: unknown;
   readonly 'trace-id'?: string | undefined;
+  /** A legacy trace id received beside the W3C one, when there was one. */
+  readonly 'legacy-trace-id'?: string | undefined;
   readonly 'request-id'?: string | undefined;
   readonly 'user-id'?: string | undefined;
   readonly method: string;
   /** `req.originalUrl`. */
   readonly url: string;
+  /** The ids under renamed fields, with `logFieldNames`. */
+  readonly [field: string]: unknown;
 }
 
 /** A logger {@link ctxkitErrorHandler} can write to: pino, bunyan-style loggers and `console` fit. */
@@ -25,6 +33,11 @@ export interface ErrorLogger {
 export interface ErrorHandlerOptions {
   /** Receives unexpected errors (500s) with the request's ids. Default `console`; `false` logs nothing. */
   readonly logger?: ErrorLogger | false | undefined;
+  /**
+   * Field names of the ids in those lines. Default `trace-id`, `request-id`, `user-id`; e.g.
+   * `{ traceId: 'trace_id' }` to match OpenTelemetry's pino instrumentation.
+   */
+  readonly logFieldNames?: LogFieldNames | undefined;
 }
 
 const UNEXPECTED = 'unexpected error while serving a request';
@@ -49,6 +62,7 @@ const UNEXPECTED = 'unexpected error while serving a request';
  */
 export function ctxkitErrorHandler(options: ErrorHandlerOptions = {}): ErrorRequestHandler {
   const logger = options.logger === undefined ? console : options.logger;
+  const ids = createLogFields(options.logFieldNames);
 
   // Four parameters: that is how Express recognises error middleware.
   return function ctxkitErrorHandler(err, req, res, next) {
@@ -62,22 +76,22 @@ export function ctxkitErrorHandler(options: ErrorHandlerOptions = {}): ErrorRequ
         return;
       }
       if (logger !== false && errorResponse(err).internal && !followsAbort(err, ctx)) {
-        logger.error(logFields(err, ctx, req.method, req.originalUrl), `${UNEXPECTED}, after its response`);
+        logger.error(logFields(err, ctx, req.method, req.originalUrl, ids), `${UNEXPECTED}, after its response`);
       }
       return;
     }
     const internal = sendError(res, err, ctx?.traceId);
-    if (internal && logger !== false) logger.error(logFields(err, ctx, req.method, req.originalUrl), UNEXPECTED);
+    if (internal && logger !== false) logger.error(logFields(err, ctx, req.method, req.originalUrl, ids), UNEXPECTED);
   };
 }
 
-function logFields(err: unknown, ctx: RequestContext | undefined, method: string, url: string): ErrorLogFields {
-  return {
-    err,
-    'trace-id': ctx?.traceId,
-    'request-id': ctx?.requestId,
-    'user-id': ctx?.userId,
-    method,
-    url,
-  };
+function logFields(
+  err: unknown,
+  ctx: RequestContext | undefined,
+  method: string,
+  url: string,
+  ids: (ctx: RequestContext) => Record<string, string>,
+): ErrorLogFields {
+  // Outside a context (ctxkit not mounted before) there are no ids to log.
+  return ctx === undefined ? { err, method, url } : { err, ...ids(ctx), method, url };
 }

@@ -75,6 +75,21 @@ describe.each(majors)('%s', (_name, express) => {
     }
   });
 
+  it('logFieldNames renames the ids of the logged line', async () => {
+    const logger = { error: vi.fn() };
+    const app = express();
+    app.use(ctxkit());
+    app.get('/boom', () => {
+      throw new Error('boom');
+    });
+    app.use(ctxkitErrorHandler({ logger, logFieldNames: { traceId: 'trace_id', requestId: 'request_id' } }));
+    const answer = await call((await listen(app)).port, '/boom', { headers });
+    expect(answer.status).toBe(500);
+    const [fields] = logger.error.mock.calls[0]!;
+    expect(fields).toMatchObject({ trace_id: id, request_id: answer.headers['request-id'], method: 'GET', url: '/boom' });
+    expect(fields).not.toHaveProperty('trace-id');
+  });
+
   it('logs the original error object', async () => {
     const logger = { error: vi.fn() };
     const port = await serve(logger);

@@ -1,3 +1,4 @@
+import type { LogFieldNames } from '@ctxkit/core';
 import type { HttpContextOptions } from '@ctxkit/core/adapter';
 import type { FastifyRequest } from 'fastify';
 
@@ -24,4 +25,10 @@ export interface CtxkitFastifyOptions extends HttpContextOptions<FastifyRequest>
    * resolveUser: (request) => request.user?.sub // after @fastify/jwt's jwtVerify()
    */
   readonly resolveUser?: ((request: FastifyRequest) => string | undefined | Promise<string | undefined>) | undefined;
+  /**
+   * Field names of the ids on `request.log` lines. Default `trace-id`, `request-id`, `user-id`;
+   * e.g. `{ traceId: 'trace_id' }` to match OpenTelemetry's pino instrumentation, so that no
+   * line carries one id under two names.
+   */
+  readonly logFieldNames?: LogFieldNames | undefined;
 }

@@ -11,7 +11,7 @@ import fp from 'fastify-plugin';
 import { DeadlineReply, HandlerTimeoutReply, sendDeadline } from './deadline-reply.js';
 import { guardHandler } from './handler-guard.js';
 import type { CtxkitFastifyOptions } from './options.js';
-import { bindLogIds } from './request-log.js';
+import { compileLogBinder, type LogBinder } from './request-log.js';
 import { compileResolveUserHook } from './resolve-user.js';
 
 declare module 'fastify' {
@@ -31,7 +31,9 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
   // to nor to log a 499 with, and the per-request bindings are skipped.
   const logging = typeof fastify.log.child === 'function' && fastify.log.child({}) !== fastify.log;
   let start: HttpContextStarter<FastifyRequest>;
+  let log: LogBinder | undefined;
   try {
+    log = logging ? compileLogBinder(options.logFieldNames) : undefined;
     // Ids are echoed through reply.header below: a header set on the raw response would make
     // Fastify's writeHead merge all its headers through setHeader (measured ~0.6 µs a request).
     start = compileHttpContext<FastifyRequest>({ ...options, echoHeaders: false }, { onClientLeft: logging ? logClientLeft : undefined });
@@ -45,9 +47,18 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
   const serverCap = (fastify.initialConfig as { handlerTimeout?: number }).handlerTimeout ?? 0;
   let routeCaps = serverCap > 0;
   const resolveUserHook =
-    options.resolveUser === undefined ? undefined : compileResolveUserHook(options.resolveUser, logging);
+    options.resolveUser === undefined ? undefined : compileResolveUserHook(options.resolveUser, log);
 
   fastify.decorateRequest('ctx', null as unknown as RequestContext);
+  // Middleware that @fastify/middie runs (Nest's, once NestFactory.create() registered it) comes
+  // from an onRequest hook added before ours: it would run outside any context. Said once, here.
+  if (fastify.hasPlugin('@fastify/middie')) {
+    process.emitWarning(
+      '@ctxkit/fastify is registered after @fastify/middie: middleware it runs (Nest middleware) sees no ' +
+        'context. Register ctxkit first (on NestJS: on the FastifyAdapter, before NestFactory.create()).',
+      { code: 'CTXKIT_FASTIFY_ORDER' },
+    );
+  }
 
   fastify.addHook('onRoute', function ctxkitOnRoute(route: RouteOptions) {
     if ((route.handlerTimeout ?? 0) > 0) routeCaps = true;
@@ -61,7 +72,7 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
     const joined = httpContextOf(reply.raw);
     if (joined !== undefined) {
       request.ctx = joined;
-      if (logging) bindLogIds(request, reply, joined);
+      if (log !== undefined) log.ids(request, reply, joined);
       runWithContext(joined, done);
       return;
     }
@@ -79,7 +90,7 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
     if (capped) request.signal.addEventListener('abort', new HandlerTimeoutReply(request, reply), { once: true });
     if (echoTrace) reply.header('trace-id', ctx.traceId);
     if (echoRequest) reply.header('request-id', ctx.requestId);
-    if (logging) bindLogIds(request, reply, ctx);
+    if (log !== undefined) log.ids(request, reply, ctx);
     if (ctx.deadline !== undefined) {
       const signal = ctx.signal; // first access arms the deadline timer
       if (signal.aborted) {

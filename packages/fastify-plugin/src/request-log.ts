@@ -1,20 +1,35 @@
-import { logFields, type RequestContext } from '@ctxkit/core';
+import { createLogFields, type LogFieldNames, type RequestContext } from '@ctxkit/core';
+import { resolveLogFieldNames } from '@ctxkit/core/adapter';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 
 type Bindable = FastifyBaseLogger & { setBindings?: (bindings: Record<string, unknown>) => void };
 
-/**
- * Adds the context's `trace-id` and `request-id` to the request's logger, so every later line
- * of `request.log` and `reply.log` carries them. Fastify already made one child logger per
- * request; pino's `setBindings` appends to it (no second child). Other loggers get a child.
- */
-export function bindLogIds(request: FastifyRequest, reply: FastifyReply, ctx: RequestContext): void {
-  addBindings(request, reply, logFields(ctx) as Record<string, unknown>);
+/** Binds a request's ids to its logger, under the configured field names. */
+export interface LogBinder {
+  /** Adds the context's trace id and request id to the request's logger. */
+  ids(request: FastifyRequest, reply: FastifyReply, ctx: RequestContext): void;
+  /** Adds the user id once it is known. */
+  user(request: FastifyRequest, reply: FastifyReply, userId: string): void;
 }
 
-/** Adds the `user-id` once it is known. */
-export function bindLogUser(request: FastifyRequest, reply: FastifyReply, userId: string): void {
-  addBindings(request, reply, { 'user-id': userId });
+/**
+ * Builds, once, what adds the ids to the request's logger, so every later line of `request.log`
+ * and `reply.log` carries them. Fastify already made one child logger per request; pino's
+ * `setBindings` appends to it (no second child). Other loggers get a child.
+ *
+ * @throws TypeError (at registration) for an empty field name.
+ */
+export function compileLogBinder(names: LogFieldNames | undefined): LogBinder {
+  const fields = createLogFields(names);
+  const userField = resolveLogFieldNames(names).userId;
+  return {
+    ids(request, reply, ctx) {
+      addBindings(request, reply, fields(ctx));
+    },
+    user(request, reply, userId) {
+      addBindings(request, reply, { [userField]: userId });
+    },
+  };
 }
 
 function addBindings(request: FastifyRequest, reply: FastifyReply, bindings: Record<string, unknown>): void {

@@ -1,7 +1,7 @@
 import type { OwnedContext } from '@ctxkit/core';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, preHandlerHookHandler } from 'fastify';
 import type { CtxkitFastifyOptions } from './options.js';
-import { bindLogUser } from './request-log.js';
+import type { LogBinder } from './request-log.js';
 
 type ResolveUser = NonNullable<CtxkitFastifyOptions['resolveUser']>;
 
@@ -10,7 +10,7 @@ type ResolveUser = NonNullable<CtxkitFastifyOptions['resolveUser']>;
  * resolver costs no promise; an asynchronous one resumes in the request's context (promise
  * continuations keep the context of the code that awaited them).
  */
-export function compileResolveUserHook(resolveUser: ResolveUser, bindLog: boolean): preHandlerHookHandler {
+export function compileResolveUserHook(resolveUser: ResolveUser, log: LogBinder | undefined): preHandlerHookHandler {
   function assignUser(request: FastifyRequest, reply: FastifyReply, userId: unknown, done: HookHandlerDoneFunction): void {
     if (userId === undefined) {
       done();
@@ -23,7 +23,7 @@ export function compileResolveUserHook(resolveUser: ResolveUser, bindLog: boolea
       done(error as Error);
       return;
     }
-    if (bindLog) bindLogUser(request, reply, userId as string);
+    if (log !== undefined) log.user(request, reply, userId as string);
     done();
   }
 

@@ -69,7 +69,7 @@ describe('hostile headers: request served, values dropped, nothing invalid echoe
   it('control characters Node lets through with insecureHTTPParser', async () => {
     const h = await hostileApp({ http: { insecureHTTPParser: true } } as never);
     expectCleanAnswer(await h.send('trace-id: qzx\x01def\r\nx-request-id: q\x00r\r\n'), 'qzx');
-    expect(h.drops.map((d) => d.key)).toEqual(['trace-id', 'x-request-id']);
+    expect(h.drops.map((d) => d.key).sort()).toEqual(['trace-id', 'x-request-id']); // both, in either order
     // Drop values are escaped, safe to log.
     expect(h.drops.every((d) => [...(d.value ?? '')].every((c) => c >= ' ' && c <= '~'))).toBe(true);
   });

@@ -18,6 +18,7 @@ import {
   MAX_GRPC_TIMEOUT_MS,
   OutgoingCall,
   reportMissingContext,
+  type TraceSink,
 } from '@ctxkit/core/adapter';
 import { metadataSetIfAbsent, metadataSetter } from './metadata.js';
 
@@ -68,7 +69,7 @@ export function clientInterceptor(options: ClientInterceptorOptions = {}): Inter
     const now = Date.now();
     const own = epochMs(callOptions.deadline);
     const deadline = callDeadline(ctx, own, undefined, now, MAX_GRPC_TIMEOUT_MS);
-    const link = new CallLink();
+    const link = new CallLink(callOptions.method_definition.path);
     const early = link.start(ctx, undefined, deadline, now, true);
     if (early !== undefined) return expiredCall(early);
     const next = deadline === own ? nextCall(callOptions) : nextCall({ ...callOptions, deadline });
@@ -87,9 +88,26 @@ function epochMs(deadline: Deadline | undefined): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-/** The lifecycle of one call: aborting the context cancels the call with the status its reason means. */
-class CallLink extends OutgoingCall {
+/**
+ * The lifecycle of one call: aborting the context cancels the call with the status its reason
+ * means; with a tracer on, the call's span. It is the sink the tracer writes metadata through.
+ */
+class CallLink extends OutgoingCall implements TraceSink {
   call: InterceptingCall | undefined = undefined;
+  /** The metadata being prepared, while the tracer writes it. */
+  md: Metadata | undefined = undefined;
+
+  constructor(readonly path: string) {
+    super();
+  }
+
+  has(key: string): boolean {
+    return this.md!.get(key).length !== 0;
+  }
+
+  set(key: string, value: string): void {
+    this.md!.set(key, value);
+  }
 
   cancel(reason: unknown): void {
     const { code, details } = abortStatus(reason);
@@ -130,6 +148,12 @@ class ContextCall extends InterceptingCall implements InterceptingListener {
     this.#listener = listener;
     try {
       injectContext(this.#ctx, this.#setter, md, this.#allow);
+      // With OpenTelemetry on: the call's client span, unless grpc-js's instrumentation (which
+      // runs before interceptors) already made one and wrote its traceparent.
+      const link = this.#link;
+      link.md = md;
+      link.trace(this.#ctx, { transport: 'grpc', method: link.path, target: '' }, link, this.#allow);
+      link.md = undefined;
       super.start(md, this);
     } catch (error) {
       this.#link.release();
@@ -147,6 +171,7 @@ class ContextCall extends InterceptingCall implements InterceptingListener {
 
   onReceiveStatus(status: StatusObject): void {
     const link = this.#link;
+    link.status = status.code;
     link.release();
     // grpc-js's deadline timer and the context's fire at the same instant, in either order.
     if (status.code === grpcStatus.DEADLINE_EXCEEDED) link.deadlinePassed();

@@ -1,4 +1,4 @@
-import type { RequestContext } from '@ctxkit/core';
+import { logFields, type RequestContext } from '@ctxkit/core';
 
 /** The record logged when a handler fails with an unexpected error (answered as INTERNAL). */
 export interface HandlerErrorRecord {
@@ -6,8 +6,10 @@ export interface HandlerErrorRecord {
   readonly msg: 'gRPC handler failed';
   /** The method path, e.g. `/shop.Orders/Get`, or the handler's name when the path is unknown. */
   readonly method: string;
-  readonly 'trace-id': string | undefined;
-  readonly 'request-id': string | undefined;
+  readonly 'trace-id'?: string | undefined;
+  /** A legacy trace id received beside the W3C one, when there was one. */
+  readonly 'legacy-trace-id'?: string | undefined;
+  readonly 'request-id'?: string | undefined;
   readonly 'user-id'?: string | undefined;
   /** The error as thrown: never sent to the caller. */
   readonly error: unknown;
@@ -28,13 +30,6 @@ function describe(error: unknown): unknown {
 
 /** Builds the record for an error seen under `ctx`. @internal */
 export function errorRecord(method: string, ctx: RequestContext | undefined, error: unknown): HandlerErrorRecord {
-  return {
-    level: 'error',
-    msg: 'gRPC handler failed',
-    method,
-    'trace-id': ctx?.traceId,
-    'request-id': ctx?.requestId,
-    'user-id': ctx?.userId,
-    error,
-  };
+  // The ids as every ctxkit log line carries them (core's logFields).
+  return { level: 'error', msg: 'gRPC handler failed', method, ...(ctx === undefined ? {} : logFields(ctx)), error };
 }

@@ -1,6 +1,6 @@
 import { Metadata, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { CtxkitError, type StatusCode, Status } from '@ctxkit/core';
-import { isStatusError, statusName } from '@ctxkit/core/adapter';
+import { errorResponse, isStatusError, statusName } from '@ctxkit/core/adapter';
 
 const BRAND = Symbol.for('ctxkit.grpc.statusError');
 
@@ -62,8 +62,6 @@ export interface MappedError {
 }
 
 const INTERNAL_MESSAGE = 'internal error';
-// Codes whose messages describe the server's insides rather than the caller's request.
-const HIDDEN = new Set<number>([Status.UNKNOWN, Status.INTERNAL, Status.DATA_LOSS]);
 
 /**
  * Turns whatever a handler threw into the status sent: status errors keep their code and message
@@ -82,8 +80,9 @@ export function toStatus(error: unknown): MappedError {
     return { status: { code, details: error.message, metadata: new Metadata() }, unexpected: false };
   }
   if (isStatusError(error) && error.code !== Status.OK) {
-    // A downstream call's error: its code goes on, its message only when it was meant for callers.
-    if (HIDDEN.has(error.code)) return internal();
+    // A downstream call's error: its code goes on, its message only when it was meant for callers
+    // (core's one rule: UNKNOWN, INTERNAL and DATA_LOSS describe the server's insides).
+    if (errorResponse(error).internal) return internal();
     return { status: { code: error.code, details: error.details, metadata: new Metadata() }, unexpected: false };
   }
   return internal();

@@ -55,6 +55,9 @@ const reporting = {
   },
 };
 
+const STANDALONE = '5aacc5051a15264cd404b107d5b13cb3';
+const JSON_TRACE = 'f4f8a310ef6d48cf29ef3a2befb90342';
+
 async function allKindsSeen(c: ProbeClient, traceId: string): Promise<void> {
   const ctx = createContext({ traceId, userId: 'u-7' });
   await runWithContext(ctx, async () => {
@@ -92,7 +95,7 @@ describe('serverInterceptor', () => {
 
   it('keeps concurrent calls apart', async () => {
     const c = await serve(wrapService(reporting));
-    const ids = Array.from({ length: 20 }, (_, i) => `trace-${i}`);
+    const ids = Array.from({ length: 20 }, (_, i) => `${'0af7651916cd43dd8448eb211c8031'}${String(i).padStart(2, '0')}`);
     const results = await Promise.all(ids.map((id) => runWithContext(createContext({ traceId: id }), () => unary(c))));
     expect(results.map((r) => r.traceId)).toEqual(ids);
   });
@@ -132,16 +135,16 @@ describe('serverInterceptor', () => {
 describe('wrapService', () => {
   it('without the interceptor, builds the context itself (for all four call kinds)', async () => {
     const c = await serve(wrapService(reporting), []);
-    const ctx = createContext({ traceId: 'standalone-1', userId: 'u-7' });
+    const ctx = createContext({ traceId: STANDALONE, userId: 'u-7' });
     await runWithContext(ctx, async () => {
-      expect(await unary(c)).toMatchObject({ traceId: 'standalone-1', userId: 'u-7', hasContext: true });
+      expect(await unary(c)).toMatchObject({ traceId: STANDALONE, userId: 'u-7', hasContext: true });
       const ss = await collect(c.serverStream({}));
-      expect(ss.map((s) => s.traceId)).toEqual(['standalone-1', 'standalone-1']);
+      expect(ss.map((s) => s.traceId)).toEqual([STANDALONE, STANDALONE]);
       const d = c.bidi();
       const replies = collect(d);
       d.write({ text: 'x' });
       d.end();
-      expect((await replies).map((s) => s.traceId)).toEqual(['standalone-1']);
+      expect((await replies).map((s) => s.traceId)).toEqual([STANDALONE]);
     });
   });
 
@@ -182,7 +185,8 @@ describe('wrapService', () => {
       }
     });
     expect(logged).toHaveLength(4);
-    for (const r of logged) expect(r).toMatchObject({ level: 'error', 'trace-id': 'trace-of-failure', error: secret });
+    // The W3C id, and the legacy id the context was given beside it.
+    for (const r of logged) expect(r).toMatchObject({ level: 'error', 'trace-id': ctx.traceId, 'legacy-trace-id': 'trace-of-failure', error: secret });
     expect(logged.map((r) => r.method).sort()).toEqual([
       '/ctxkit.test.Probe/Bidi',
       '/ctxkit.test.Probe/ClientStream',
@@ -242,14 +246,14 @@ describe('wrapService', () => {
           },
         }),
       );
-      await runWithContext(createContext({ traceId: 'json-trace' }), () => unary(c)).catch(() => {});
+      await runWithContext(createContext({ traceId: JSON_TRACE }), () => unary(c)).catch(() => {});
     } finally {
       console.error = original;
     }
     expect(lines).toHaveLength(1);
     const line = lines[0]![0] as string;
     expect(line).not.toContain('\n');
-    expect(JSON.parse(line)).toMatchObject({ 'trace-id': 'json-trace', error: { message: 'boom' } });
+    expect(JSON.parse(line)).toMatchObject({ 'trace-id': JSON_TRACE, error: { message: 'boom' } });
   });
 });
 

@@ -10,6 +10,7 @@ import {
   Controller,
   type ExecutionContext,
   Get,
+  type INestApplication,
   Inject,
   Injectable,
   type LoggerService,
@@ -30,7 +31,7 @@ import {
   UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { APP_FILTER, NestFactory } from '@nestjs/core';
 import { ClientsModule, type ClientGrpc, Transport } from '@nestjs/microservices';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -222,8 +223,8 @@ export interface HttpAppOptions {
   readonly pluginLate?: boolean;
   /** nestjs-cls beside ctxkit, its middleware mounted. */
   readonly cls?: boolean;
-  /** Install ctxkit's exception filter (default true). */
-  readonly filter?: boolean;
+  /** ctxkit's exception filter: global through `useGlobalFilters` (default), as `APP_FILTER`, or none. */
+  readonly filter?: 'global' | 'module' | false;
 }
 
 function appModule(options: HttpAppOptions) {
@@ -253,7 +254,13 @@ function appModule(options: HttpAppOptions) {
       ]),
     ],
     controllers: [HttpProbeController, ScopedController],
-    providers: [Backend, TracePipe, RequestScoped, { provide: Hooks, useValue: options.hooks ?? new Hooks() }],
+    providers: [
+      Backend,
+      TracePipe,
+      RequestScoped,
+      { provide: Hooks, useValue: options.hooks ?? new Hooks() },
+      ...(options.filter === 'module' ? [{ provide: APP_FILTER, useClass: CtxkitExceptionFilter }] : []),
+    ],
   })
   class HttpAppModule implements NestModule {
     configure(consumer: MiddlewareConsumer): void {
@@ -272,18 +279,18 @@ function appModule(options: HttpAppOptions) {
 export async function startHttpApp(adapter: Adapter, options: HttpAppOptions) {
   const module = appModule(options);
   const timeouts = { defaultTimeoutMs: 5_000, maxTimeoutMs: 10_000 };
-  let app;
+  let app: INestApplication;
   if (adapter === 'express') {
     app = await NestFactory.create(module, new ExpressAdapter(), { logger: options.logger });
     if (!options.expressMiddleware) app.use(ctxkitExpress(timeouts));
   } else {
     const fastify = new FastifyAdapter();
-    if (!options.pluginLate) await fastify.register(ctxkitFastify, timeouts);
+    if (!options.pluginLate) await fastify.getInstance().register(ctxkitFastify, timeouts);
     const nest = await NestFactory.create<NestFastifyApplication>(module, fastify, { logger: options.logger });
     if (options.pluginLate) await nest.register(ctxkitFastify, timeouts);
     app = nest;
   }
-  if (options.filter !== false) app.useGlobalFilters(new CtxkitExceptionFilter(app.getHttpAdapter(), { logger: options.logger }));
+  if (options.filter === undefined || options.filter === 'global') app.useGlobalFilters(new CtxkitExceptionFilter(app.getHttpAdapter(), { logger: options.logger }));
   const port = await listen(app);
   return { port, app };
 }

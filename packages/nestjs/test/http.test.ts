@@ -98,6 +98,20 @@ describe.each(adapters)('Nest on %s', (adapter) => {
     expect(errors()).toEqual([]);
   });
 
+  it('the filter provided as APP_FILTER gets the adapter from Nest', async () => {
+    const { port } = await startHttpApp(adapter, { grpcUrl, logger, filter: 'module' });
+    const notFound = await call(port, '/grpc/not-found');
+    expect([notFound.status, notFound.json().code]).toEqual([404, 'NOT_FOUND']);
+    const timedOut = await call(port, '/with-timeout');
+    expect(timedOut.status).toBe(504);
+  });
+
+  it('without the filter, Nest answers 500 for them', async () => {
+    const { port } = await startHttpApp(adapter, { grpcUrl, logger, filter: false });
+    expect((await call(port, '/grpc/not-found')).status).toBe(500);
+    expect((await call(port, '/with-timeout')).status).toBe(500);
+  });
+
   it("Nest's own exceptions and unknown errors keep Nest's answers; an unknown error is logged", async () => {
     const { port } = await startHttpApp(adapter, { grpcUrl, logger });
     const notFound = await call(port, '/http-exception');

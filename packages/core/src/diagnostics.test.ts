@@ -1,0 +1,55 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { afterEach, describe, expect, it } from 'vitest';
+import { compileExtractor, recordGetter, reportMissingContext } from './adapter.js';
+import { dropChannel } from './diagnostics.js';
+import { DROP_CHANNEL, type DropMessage, MISSING_CONTEXT_CHANNEL, type MissingContextMessage } from './index.js';
+
+const subscribed: Array<[string, (message: unknown) => void]> = [];
+function listen<T>(name: string): T[] {
+  const seen: T[] = [];
+  const fn = (message: unknown) => seen.push(message as T);
+  subscribe(name, fn);
+  subscribed.push([name, fn]);
+  return seen;
+}
+afterEach(() => {
+  for (const [name, fn] of subscribed.splice(0)) unsubscribe(name, fn);
+});
+
+describe('diagnostics channels', () => {
+  it('ctxkit:drop publishes every drop with its ids and origin, beside the onDrop handler', () => {
+    const seen = listen<DropMessage>(DROP_CHANNEL);
+    const handled: string[] = [];
+    const extract = compileExtractor<{ url: string }>({ trust: 'internal', onDrop: (drop) => handled.push(drop.key) });
+    const origin = { url: '/x' };
+    const ctx = extract(recordGetter, { 'user-id': 'a,b', traceparent: 'nope' }, { origin });
+    expect(handled.sort()).toEqual(['traceparent', 'user-id']);
+    expect(seen.map((m) => m.drop.key).sort()).toEqual(['traceparent', 'user-id']);
+    for (const m of seen) {
+      expect(m.origin).toBe(origin);
+      expect(m.drop).toMatchObject({ traceId: ctx.traceId, requestId: ctx.requestId });
+      expect(typeof m.drop.reason).toBe('string');
+    }
+  });
+
+  it('ctxkit:missing-context publishes a lost context with its call site, even in ignore mode', () => {
+    const seen = listen<MissingContextMessage>(MISSING_CONTEXT_CHANNEL);
+    reportMissingContext('ignore', 'a fetch');
+    expect(() => reportMissingContext('throw', 'a gRPC call')).toThrow();
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toMatchObject({ what: 'a fetch', mode: 'ignore' });
+    expect(seen[0]!.site).toMatch(/diagnostics\.test\.ts:\d+/);
+    expect(seen[1]).toMatchObject({ what: 'a gRPC call', mode: 'throw' });
+  });
+
+  it('costs a hasSubscribers check when nobody listens: nothing is published', () => {
+    expect(dropChannel.hasSubscribers).toBe(false);
+    const extract = compileExtractor({ trust: 'internal', onDrop: () => undefined });
+    // No subscriber, no message: a subscriber added afterwards sees nothing of it.
+    extract(recordGetter, { 'user-id': 'a,b' });
+    const seen = listen<DropMessage>(DROP_CHANNEL);
+    expect(seen).toEqual([]);
+    extract(recordGetter, { 'user-id': 'a,b' });
+    expect(seen).toHaveLength(1);
+  });
+});
