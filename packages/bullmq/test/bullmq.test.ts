@@ -156,7 +156,7 @@ describe('hostile producers', () => {
     ]);
     const forwarded = await onward.getJobs(['waiting']);
     expect(forwarded).toHaveLength(hostile.length);
-    for (const job of forwarded) expect(Object.keys(job.data[CARRIER_FIELD]).sort()).toEqual(['request-id', 'trace-id']);
+    for (const job of forwarded) expect(Object.keys(job.data[CARRIER_FIELD]).sort()).toEqual(['request-id', 'trace-id', 'traceparent']);
   });
 });
 
