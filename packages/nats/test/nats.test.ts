@@ -283,7 +283,9 @@ describe('hostile producers', () => {
     ]);
     for (const d of drops) expect(d.traceId).toBe(consumer.traceId);
     const onward = await forwarded.msg;
-    expect(onward.headers?.keys().sort()).toEqual(['request-id', 'trace-id']);
+    // The ids, and the traceparent ctxkit starts for the message (none came in): nothing bad.
+    expect(onward.headers?.keys().sort()).toEqual(['request-id', 'trace-id', 'traceparent']);
+    expect(onward.headers?.get('traceparent')).toMatch(new RegExp(`^00-${consumer.traceId}-[0-9a-f]{16}-02$`));
   });
 
   it('a header block with CR or LF in a value is dropped whole: none of its keys is taken', async () => {
