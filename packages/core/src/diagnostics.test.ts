@@ -1,8 +1,8 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compileExtractor, recordGetter, reportMissingContext } from './adapter.js';
+import { compileExtractor, recordGetter } from './adapter.js';
 import { dropChannel } from './diagnostics.js';
-import { DROP_CHANNEL, type DropMessage, MISSING_CONTEXT_CHANNEL, type MissingContextMessage } from './index.js';
+import { createFetch, DROP_CHANNEL, type DropMessage, MISSING_CONTEXT_CHANNEL, type MissingContextMessage, NoContextError } from './index.js';
 
 const subscribed: Array<[string, (message: unknown) => void]> = [];
 function listen<T>(name: string): T[] {
@@ -32,14 +32,16 @@ describe('diagnostics channels', () => {
     }
   });
 
-  it('ctxkit:missing-context publishes a lost context with its call site, even in ignore mode', () => {
+  it('ctxkit:missing-context publishes a lost context with its call site, even in ignore mode', async () => {
     const seen = listen<MissingContextMessage>(MISSING_CONTEXT_CHANNEL);
-    reportMissingContext('ignore', 'a fetch');
-    expect(() => reportMissingContext('throw', 'a gRPC call')).toThrow();
+    // The transport is a stand-in: only the report made before sending is under test.
+    const send = async () => new Response('ok');
+    await createFetch({ missingContext: 'ignore', fetch: send })('http://127.0.0.1:9/a');
+    await expect(createFetch({ missingContext: 'throw', fetch: send })('http://127.0.0.1:9/b')).rejects.toThrow(NoContextError);
     expect(seen).toHaveLength(2);
-    expect(seen[0]).toMatchObject({ what: 'a fetch', mode: 'ignore' });
+    expect(seen[0]).toMatchObject({ what: 'fetch', mode: 'ignore' });
     expect(seen[0]!.site).toMatch(/diagnostics\.test\.ts:\d+/);
-    expect(seen[1]).toMatchObject({ what: 'a gRPC call', mode: 'throw' });
+    expect(seen[1]).toMatchObject({ what: 'fetch', mode: 'throw' });
   });
 
   it('costs a hasSubscribers check when nobody listens: nothing is published', () => {
