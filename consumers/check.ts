@@ -7,7 +7,7 @@
 // Prints `consumers: N passed, M failed` and exits non-zero on any failure. Run after a build
 // (`npm run test:packages` does both).
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,15 @@ const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
+// The four packages consumer.ts uses are packed and installed; every other published package
+// (packages/* not private) gets publint and attw too.
 const packages = ['core', 'express-middleware', 'fastify-plugin', 'grpc-interceptors'];
+const others: string[] = [];
+for (const dir of (await readdir(join(root, 'packages'))).sort()) {
+  if (packages.includes(dir)) continue;
+  const manifest = JSON.parse(await readFile(join(root, 'packages', dir, 'package.json'), 'utf8').catch(() => '{"private":true}')) as { private?: boolean };
+  if (manifest.private !== true) others.push(dir);
+}
 const compilers: Record<string, string> = {
   'typescript 5.9': join(here, 'node_modules', 'typescript', 'bin', 'tsc'),
   'typescript 7': join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
@@ -73,6 +81,11 @@ try {
     const dir = join(root, 'packages', packages[i]!);
     await attempt(`publint --strict ${packages[i]}`, bin('publint'), ['--strict', '--pack', 'npm'], dir);
     await attempt(`attw (node10, node16 CJS and ESM, bundler) ${packages[i]}`, bin('attw'), [tarball, '--format', 'ascii'], work);
+  }
+  for (const other of others) {
+    const dir = join(root, 'packages', other);
+    await attempt(`publint --strict ${other}`, bin('publint'), ['--strict', '--pack', 'npm'], dir);
+    await attempt(`attw (node10, node16 CJS and ESM, bundler) ${other}`, bin('attw'), ['--pack', dir, '--format', 'ascii'], work);
   }
 
   // The fresh project: tarballs plus the peers, from npm's cache where it has them.

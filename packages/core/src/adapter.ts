@@ -21,16 +21,21 @@ export type { CallSpan, OutgoingCallInfo, TraceSink } from './call-trace.js';
 // Node HTTP servers (Fastify, Express): extraction, echoed ids, disconnects, release.
 export { compileHttpContext, echoedIds, httpContextOf } from './http.js';
 export type { HttpContextHooks, HttpContextOptions, HttpContextStarter } from './http.js';
+export { resolveUser } from './resolve-user.js';
+export type { UserResolver } from './resolve-user.js';
 
 // Outgoing calls (gRPC client, fetch, undici): deadline, fail-fast, cancellation, release.
 export { OutgoingCall, callDeadline, abortStatus } from './outgoing-call.js';
-export { MAX_GRPC_TIMEOUT_MS, parseGrpcTimeout, formatGrpcTimeout } from './deadline.js';
+export { MAX_GRPC_TIMEOUT_MS, parseGrpcTimeout, formatGrpcTimeout, TIMEOUT_HEADER, formatHttpTimeout } from './deadline.js';
 
 // Errors on the wire, and calls made outside any context.
 export { errorResponse, followsAbort, isStatusError } from './http-errors.js';
 export type { ErrorBody, ErrorResponse } from './http-errors.js';
 export { statusName } from './status.js';
 export { reportMissingContext, reportEndedContext, contextEnded } from './lost-context.js';
+// Transports that report drops themselves (message headers): the default handler, safe text.
+export { countDrop } from './drops.js';
+export { printable } from './errors.js';
 export { resolveLogFieldNames } from './log.js';
 
 // Work that outlives its request (messages, jobs): the ids without the deadline and cancellation.

@@ -1,0 +1,126 @@
+/**
+ * Outgoing calls with the OpenTelemetry bridge on and no instrumentation for their transport
+ * (no undici instrumentation, no grpc-js instrumentation): ctxkit makes the client span of each
+ * call and carries its context, once. In-process: the SDK's tracer provider, ctxkit's
+ * propagator, real Fastify and grpc-js servers on 127.0.0.1.
+ */
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { createContext, ctxFetch, runWithContext } from '@ctxkit/core';
+import { ctxkitPropagator, enableOpenTelemetry } from '@ctxkit/core/otel';
+import { clientInterceptor } from '@ctxkit/grpc';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hopClient, type Report } from '../conformance/support/hop-service.ts';
+import { type Hop, startFastifyHop, startGrpcHop } from '../conformance/support/hops.ts';
+
+const exporter = new InMemorySpanExporter();
+// Wakes the test when a span ends: a call's span ends when its response is done, which may be a
+// tick after the caller has the body.
+let wake: (() => void) | undefined;
+const ended = { onStart() {}, onEnd: () => wake?.(), forceFlush: () => Promise.resolve(), shutdown: () => Promise.resolve() };
+const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter }), ended] });
+
+/** The finished client spans, once there are `n` of them (bounded: 5 s). */
+async function clientSpans(n: number) {
+  const clients = () => exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT);
+  const until = Date.now() + 5000;
+  while (clients().length < n && Date.now() < until) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, until - Date.now());
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+  return clients();
+}
+const tracer = provider.getTracer('test');
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+let disable: () => void;
+let http: Hop;
+let grpc: Hop;
+
+beforeAll(async () => {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  trace.setGlobalTracerProvider(provider);
+  propagation.setGlobalPropagator(ctxkitPropagator());
+  disable = enableOpenTelemetry();
+  http = await startFastifyHop('http', { trust: 'internal' });
+  grpc = await startGrpcHop('grpc');
+});
+afterAll(async () => {
+  disable();
+  await http.close();
+  await grpc.close();
+  await provider.shutdown();
+  trace.disable();
+  context.disable();
+  propagation.disable();
+});
+
+/** The received traceparent values of a hop's report. */
+function traceparents(report: Report): string[] {
+  return report.received.filter(([k]) => k === 'traceparent').map(([, v]) => v);
+}
+
+/** Runs `fn` in a ctxkit context under a sampled server span; returns the span's ids. */
+async function underServerSpan(fn: () => Promise<void>): Promise<{ traceId: string; spanId: string }> {
+  exporter.reset();
+  return tracer.startActiveSpan('server', { kind: SpanKind.SERVER }, async (span) => {
+    const ctx = createContext();
+    try {
+      await runWithContext(ctx, fn);
+    } finally {
+      ctx.end();
+      span.end();
+    }
+    return { traceId: span.spanContext().traceId, spanId: span.spanContext().spanId };
+  });
+}
+
+describe('with the bridge on and no transport instrumentation', () => {
+  it('each ctxFetch call gets its client span, whose context it carries once', async () => {
+    const reports: Report[] = [];
+    const server = await underServerSpan(async () => {
+      for (let i = 0; i < 2; i++) {
+        const res = await ctxFetch(http.target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"calls":[]}' });
+        reports.push((await res.json()) as Report);
+      }
+    });
+    const clients = await clientSpans(2);
+    expect(clients).toHaveLength(2);
+    for (const [i, report] of reports.entries()) {
+      const sent = traceparents(report);
+      expect(sent).toHaveLength(1);
+      const [, traceId, parentId] = TRACEPARENT.exec(sent[0]!)!;
+      expect(traceId).toBe(server.traceId);
+      const span = clients.find((s) => s.spanContext().spanId === parentId);
+      expect(span, `call ${i}: its traceparent names its client span`).toBeDefined();
+      expect(span!.parentSpanContext?.spanId).toBe(server.spanId);
+      expect(span!.instrumentationScope.name).toBe('@ctxkit/core');
+      expect(span!.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.response.status_code': 200 });
+      expect(report.ctx.traceId).toBe(server.traceId);
+    }
+  });
+
+  it('each gRPC call through the client interceptor gets its client span, whose context it carries once', async () => {
+    const client = hopClient(grpc.target, { interceptors: [clientInterceptor()] });
+    let report: Report | undefined;
+    try {
+      const server = await underServerSpan(async () => {
+        report = await client.call({});
+      });
+      const [span] = await clientSpans(1);
+      const sent = traceparents(report!);
+      expect(sent).toHaveLength(1);
+      expect(sent[0]).toBe(`00-${server.traceId}-${span!.spanContext().spanId}-01`);
+      expect(span!.parentSpanContext?.spanId).toBe(server.spanId);
+      expect(span!.attributes).toMatchObject({ 'rpc.system': 'grpc', 'rpc.grpc.status_code': 0 });
+      expect(report!.ctx.traceId).toBe(server.traceId);
+    } finally {
+      client.close();
+    }
+  });
+});
