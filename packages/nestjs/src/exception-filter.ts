@@ -86,6 +86,7 @@ export class CtxkitExceptionFilter extends BaseExceptionFilter {
     return internal;
   }
 }
+// Applied as a call, not decorator syntax: the build needs no decorator transform.
 Catch()(CtxkitExceptionFilter);
 
 /** Express's response is Node's; Fastify's reply holds it in `raw`. */

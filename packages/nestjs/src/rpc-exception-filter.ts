@@ -51,6 +51,7 @@ export class CtxkitRpcExceptionFilter extends BaseRpcExceptionFilter {
     return throwError(() => error);
   }
 }
+// Applied as a call, not decorator syntax: the build needs no decorator transform.
 Catch()(CtxkitRpcExceptionFilter);
 
 function stackOf(error: unknown): string {
