@@ -12,7 +12,7 @@ import {
   tryCurrentContext,
   withValue,
   withValues,
-} from '@ctxkit/core';
+} from '../src/index.js';
 
 const plan = defineKey<'free' | 'pro'>('plan-tier');
 const region = defineKey('region');
