@@ -104,6 +104,8 @@ export class Context implements OwnedContext {
   _randomTraceId = false;
   /** A legacy trace id kept beside the W3C one (see {@link RequestContext.legacyTraceId}). */
   _legacyTraceId: string | undefined = undefined;
+  /** What a `traceparent` ctxkit starts for this context holds around the parent id, once built. */
+  _startedTraceparent: readonly [string, string] | undefined = undefined;
 
   constructor(
     readonly traceId: string,
