@@ -196,6 +196,9 @@ describe('request-reply', () => {
         async () => {
           const { signal } = currentContext();
           responderAborted = once(signal, 'abort').then(() => signal.reason);
+          // A cancel published before the cancel subscription reaches the server is lost (the
+          // README says so); the round trip makes sure it has before the caller gives up.
+          await peer.flush();
           resolve();
           await responderAborted;
         },
