@@ -19,6 +19,8 @@ export type { CallSpan, OutgoingCallInfo, TraceSink } from './call-trace.js';
 
 // Node HTTP servers (Fastify, Express): extraction, echoed ids, disconnects, release.
 export { compileHttpContext, echoedIds, httpContextOf } from './http.js';
+// An edge's answer at a context's abort (the 504), without a listener or a signal per request.
+export { onContextAbort } from './context.js';
 export type { HttpContextHooks, HttpContextOptions, HttpContextStarter } from './http.js';
 export { resolveUser } from './resolve-user.js';
 export type { UserResolver } from './resolve-user.js';

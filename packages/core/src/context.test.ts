@@ -26,9 +26,9 @@ import {
 
 const tenant = defineKey<'acme' | 'globex'>('tenantId');
 
-/** The context's deadline timer (white box: it is unref'd, so no resource count shows it). */
+/** Whether the context is in the shared deadline queue (white box: its timer is unref'd, so no resource count shows it). */
 function timerOf(ctx: RequestContext): unknown {
-  return (ctx as unknown as { _timer?: unknown })._timer;
+  return (ctx as unknown as { _heapIndex: number })._heapIndex >= 0 ? true : undefined;
 }
 
 /** A real full GC, also where the process runs without --expose-gc. */

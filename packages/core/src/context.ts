@@ -3,6 +3,7 @@
  * with it ({@link OwnedContext}), and the one class that implements both.
  */
 import { MAX_TIMER_MS } from './deadline.js';
+import { deadlines, type Timed } from './deadline-queue.js';
 import { CancelledError, DeadlineExceededError } from './errors.js';
 import { type ContextKey, type ContextValues, checkedValues, checkLimits, wireForm } from './schema.js';
 import { als, slot } from './storage.js';
@@ -94,11 +95,20 @@ export interface ContextInit {
  * `metadata` map, which children without values of their own share: `userId` is read from it,
  * so a context and its children never disagree about the user.
  */
-export class Context implements OwnedContext {
+export class Context implements OwnedContext, ContextWatcher, Timed {
   _controller: AbortController | undefined = undefined;
+  /** Why it aborted (the first reason wins); `undefined` while it has not. */
   _reason: Error | undefined = undefined;
-  _timer: NodeJS.Timeout | undefined = undefined;
+  /** Position in the deadline queue; -1 when its deadline is not being timed. */
+  _heapIndex = -1;
+  /** Whether it follows its parent's abort and its own deadline (someone listens to it). */
+  _following = false;
   _onParentAbort: (() => void) | undefined = undefined;
+  /** One adapter's abort handler and its argument (an HTTP edge's 504), without a listener object. */
+  _hook: ((arg: never, reason: Error) => void) | undefined = undefined;
+  _hookArg: unknown = undefined;
+  /** Children and outgoing calls following this context: one inline, a set beyond. */
+  _watchers: ContextWatcher | Set<ContextWatcher> | undefined = undefined;
   _ended = false;
   /** Whether ctxkit chose the trace id at random (then a `traceparent` it starts says so). */
   _randomTraceId = false;
@@ -179,38 +189,83 @@ export class Context implements OwnedContext {
   _createSignal(): AbortSignal {
     const controller = new AbortController();
     this._controller = controller;
-    if (this._reason !== undefined) {
-      controller.abort(this._reason);
-      return controller.signal;
-    }
-    const parent = this._parent;
-    if (parent !== undefined) {
-      const ps = parent.signal;
-      if (ps.aborted) {
-        controller.abort(ps.reason);
-        return controller.signal;
-      }
-      if (!this._ended) {
-        const onAbort = () => this._abort(ps.reason as Error);
-        this._onParentAbort = onAbort;
-        ps.addEventListener('abort', onAbort, { once: true });
-      }
-    }
-    if (this._ownDeadline && !this._ended) this._arm(this.deadline!);
+    const reason = this._abortedReason();
+    if (reason !== undefined) controller.abort(reason);
+    else this._follow();
     return controller.signal;
   }
 
-  _arm(deadline: number): void {
-    const delay = deadline - Date.now();
-    if (delay <= 0) {
+  /**
+   * Why this context is aborted, or `undefined`. A context nobody follows is not timed: its
+   * deadline, or its parent's abort, is noticed here, when someone first asks.
+   */
+  _abortedReason(): Error | undefined {
+    if (this._reason !== undefined || this._following) return this._reason;
+    // An ended context is no longer timed (as its signal's timer was released), but still
+    // follows a parent that aborted.
+    if (this._ownDeadline && !this._ended && this.deadline! <= Date.now()) {
       this._abort(new DeadlineExceededError());
-    } else if (delay <= MAX_TIMER_MS) {
-      // Longer delays would fire at once (Node clamps them to 1 ms); such a deadline is
-      // reported by remainingMs() but not timed.
-      const timer = setTimeout(onDeadline, delay, this);
-      timer.unref();
-      this._timer = timer;
+      return this._reason;
     }
+    const parent = this._parent;
+    if (parent === undefined) return undefined;
+    const theirs = parent instanceof Context ? parent._abortedReason() : parent.signal.aborted ? (parent.signal.reason as Error) : undefined;
+    if (theirs !== undefined) this._abort(theirs);
+    return this._reason;
+  }
+
+  /**
+   * Starts following the parent's abort and timing its own deadline, once: when the signal is
+   * first read or the first watcher or handler comes. Call {@link _abortedReason} first.
+   */
+  _follow(): void {
+    if (this._following || this._ended || this._reason !== undefined) return;
+    this._following = true;
+    const parent = this._parent;
+    if (parent instanceof Context) parent._watch(this);
+    else if (parent !== undefined) {
+      // A context of another copy of core: through its signal.
+      const ps = parent.signal;
+      const onAbort = () => this._abort(ps.reason as Error);
+      this._onParentAbort = onAbort;
+      ps.addEventListener('abort', onAbort, { once: true });
+    }
+    if (this._ownDeadline) {
+      const now = Date.now();
+      // Longer delays than a Node timer takes are reported by remainingMs() but not timed.
+      if (this.deadline! - now <= MAX_TIMER_MS) deadlines.add(this, now);
+    }
+  }
+
+  /**
+   * Has `watcher` told (in this context) when this context aborts, until {@link _unwatch}.
+   * @returns the reason when it is aborted already (then nothing is registered).
+   */
+  _watch(watcher: ContextWatcher): Error | undefined {
+    const reason = this._abortedReason();
+    if (reason !== undefined) return reason;
+    const w = this._watchers;
+    if (w === undefined) this._watchers = watcher;
+    else if (w instanceof Set) w.add(watcher);
+    else this._watchers = new Set([w, watcher]);
+    this._follow();
+    return undefined;
+  }
+
+  _unwatch(watcher: ContextWatcher): void {
+    const w = this._watchers;
+    if (w === watcher) this._watchers = undefined;
+    else if (w instanceof Set) w.delete(watcher);
+  }
+
+  /** A parent this context follows aborted. */
+  _contextAborted(reason: Error): void {
+    this._abort(reason);
+  }
+
+  /** From the deadline queue: the deadline passed. */
+  _deadlinePassed(): void {
+    this._abort(new DeadlineExceededError());
   }
 
   /** The deadline passed as a transport timing a call under this context saw it. @internal */
@@ -219,32 +274,97 @@ export class Context implements OwnedContext {
   }
 
   _abort(reason: Error): void {
-    const controller = this._controller;
-    if (controller === undefined) this._reason ??= reason;
-    // Abort listeners run in this context, not in whichever context fired the timer or the
-    // parent's abort (the timer was armed wherever the signal was first read).
-    else if (!controller.signal.aborted) als.run(this, abortWith, controller, reason);
+    if (this._reason !== undefined) return;
+    this._reason = reason;
     this._release();
+    // Told in this context, not in whichever context fired the shared timer or the parent's abort.
+    if (this._hook !== undefined || this._controller !== undefined || this._watchers !== undefined) {
+      als.run(this, notifyAbort, this, reason);
+    }
   }
 
   _release(): void {
-    if (this._timer !== undefined) {
-      clearTimeout(this._timer);
-      this._timer = undefined;
-    }
+    if (this._heapIndex >= 0) deadlines.remove(this);
+    if (!this._following) return;
+    this._following = false;
+    const parent = this._parent;
+    if (parent instanceof Context) parent._unwatch(this);
     const onAbort = this._onParentAbort;
     if (onAbort !== undefined) {
       this._onParentAbort = undefined;
-      this._parent!.signal.removeEventListener('abort', onAbort);
+      parent!.signal.removeEventListener('abort', onAbort);
     }
   }
 }
 
-function abortWith(controller: AbortController, reason: Error): void {
-  controller.abort(reason);
+/** What follows a context's abort without an `EventTarget` listener: its children, its calls. @internal */
+export interface ContextWatcher {
+  _contextAborted(reason: Error): void;
 }
 
-function onDeadline(ctx: Context): void {
-  ctx._timer = undefined;
-  ctx._abort(new DeadlineExceededError());
+/**
+ * Tells everything that follows `ctx` that it aborted: the adapter's handler first (an edge's 504
+ * goes out before the work it answers for is told), then the signal's listeners, then children
+ * and calls.
+ */
+function notifyAbort(ctx: Context, reason: Error): void {
+  const hook = ctx._hook;
+  if (hook !== undefined) {
+    ctx._hook = undefined;
+    const arg = ctx._hookArg;
+    ctx._hookArg = undefined;
+    try {
+      hook(arg as never, reason);
+    } catch (error) {
+      rethrowLater(error);
+    }
+  }
+  const controller = ctx._controller;
+  if (controller !== undefined && !controller.signal.aborted) controller.abort(reason);
+  const w = ctx._watchers;
+  if (w === undefined) return;
+  ctx._watchers = undefined;
+  if (w instanceof Set) for (const watcher of w) tell(watcher, reason);
+  else tell(w, reason);
+}
+
+// As an EventTarget does with a listener that throws: the others are still told, and the error
+// surfaces as an uncaught exception rather than in whoever aborted.
+function tell(watcher: ContextWatcher, reason: Error): void {
+  try {
+    watcher._contextAborted(reason);
+  } catch (error) {
+    rethrowLater(error);
+  }
+}
+
+function rethrowLater(error: unknown): void {
+  process.nextTick(() => {
+    throw error;
+  });
+}
+
+/**
+ * Calls `handler(arg, reason)` once, in the context, when `ctx` aborts (deadline or cancel), and
+ * times its deadline meanwhile: what an HTTP edge's 504 needs, without an `AbortController`, an
+ * event listener or an object per request. One handler per context (the adapter that started it).
+ * Released with the context (`end()`): a context that ended without aborting never calls it.
+ * @returns the reason when `ctx` is aborted already (then `handler` is not called).
+ * @internal
+ */
+export function onContextAbort<A>(ctx: RequestContext, handler: (arg: A, reason: Error) => void, arg: A): Error | undefined {
+  if (!(ctx instanceof Context)) {
+    // A context of another copy of core: through its signal.
+    const signal = ctx.signal;
+    if (signal.aborted) return signal.reason as Error;
+    signal.addEventListener('abort', () => handler(arg, signal.reason as Error), { once: true });
+    return undefined;
+  }
+  const reason = ctx._abortedReason();
+  if (reason !== undefined) return reason;
+  if (ctx._hook !== undefined) throw new Error('ctxkit: onContextAbort called twice for one context');
+  ctx._hook = handler as (arg: never, reason: Error) => void;
+  ctx._hookArg = arg;
+  ctx._follow();
+  return undefined;
 }

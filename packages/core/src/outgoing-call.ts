@@ -5,7 +5,7 @@
  * left; it is aborted when the context or the caller's signal aborts, through one shared listener
  * per signal; and it lets go of everything once the call is over.
  */
-import type { Context, RequestContext } from './context.js';
+import { Context, type ContextWatcher, type RequestContext } from './context.js';
 import { MAX_TIMER_MS } from './deadline.js';
 import { CtxkitError, DeadlineExceededError } from './errors.js';
 import { startCallTrace } from './call-trace.js';
@@ -61,8 +61,10 @@ const DEADLINE_SLACK_MS = 5;
  * own context still looks alive.
  * @experimental
  */
-export abstract class OutgoingCall {
+export abstract class OutgoingCall implements ContextWatcher {
   #timer: NodeJS.Timeout | undefined = undefined;
+  /** The context this call follows directly (a ctxkit context: no signal, no listener). */
+  #watched: Context | undefined = undefined;
   #ctxLink: Fanout | undefined = undefined;
   #callerLink: Fanout | undefined = undefined;
   /** The context, when the call's deadline is the context's. */
@@ -104,8 +106,11 @@ export abstract class OutgoingCall {
     now: number,
     transportTimed = false,
   ): unknown {
-    const ctxSignal = ctx?.signal;
-    if (ctxSignal?.aborted) return ctxSignal.reason;
+    // A ctxkit context is followed directly; another's (a second copy of core) through its signal.
+    const watched = ctx instanceof Context ? ctx : undefined;
+    const ctxSignal = watched === undefined ? ctx?.signal : undefined;
+    const aborted = watched !== undefined ? watched._abortedReason() : ctxSignal?.aborted ? ctxSignal.reason : undefined;
+    if (aborted !== undefined) return aborted;
     if (callerSignal?.aborted) return callerSignal.reason;
     if (deadline !== undefined) {
       const delay = deadline - now;
@@ -114,14 +119,17 @@ export abstract class OutgoingCall {
       if (delay < 1) {
         if (!contexts) return new DeadlineExceededError();
         expire(ctx);
-        return ctx.signal.reason;
+        return watched !== undefined ? watched._abortedReason() : ctx.signal.reason;
       }
       if (contexts) this.#deadlineOf = ctx;
       // A ref'd timer: the call's socket keeps the process alive anyway, and a leaked one would
       // show. Longer delays than MAX_TIMER_MS would fire at once; they are not timed.
       else if (!transportTimed && delay <= MAX_TIMER_MS) this.#timer = setTimeout(onCallDeadline, delay, this);
     }
-    if (ctxSignal !== undefined) this.#ctxLink = follow(ctxSignal, this);
+    if (watched !== undefined) {
+      watched._watch(this);
+      this.#watched = watched;
+    } else if (ctxSignal !== undefined) this.#ctxLink = follow(ctxSignal, this);
     if (callerSignal != null) this.#callerLink = follow(callerSignal, this);
     return undefined;
   }
@@ -152,6 +160,10 @@ export abstract class OutgoingCall {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
+    if (this.#watched !== undefined) {
+      this.#watched._unwatch(this);
+      this.#watched = undefined;
+    }
     if (this.#ctxLink !== undefined) this.#ctxLink.drop(this);
     if (this.#callerLink !== undefined) this.#callerLink.drop(this);
     this.#ctxLink = this.#callerLink = undefined;
@@ -159,6 +171,12 @@ export abstract class OutgoingCall {
       this.#span.end(this.status, this.error);
       this.#span = undefined;
     }
+  }
+
+  /** @internal The context it follows aborted. */
+  _contextAborted(reason: Error): void {
+    this.#watched = undefined;
+    this.abort(reason);
   }
 
   /** @internal The call's own timer fired. */

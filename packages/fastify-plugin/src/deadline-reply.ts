@@ -4,26 +4,13 @@ import { sendErrorReply } from './error-handler.js';
 import { markAnswered } from './handler-guard.js';
 
 /**
- * Listens to a context's signal and answers 504 when the deadline passes before a reply was
- * sent. One small object per request that has a deadline, instead of a closure. The 504 is
- * written directly, not through the error handler, so that it is ctxkit's answer whatever
- * error handler the application installed.
+ * Answers 504 when the context's deadline passes before a reply was sent; called by core, in the
+ * context, when it aborts (a cancellation means the client left: nothing is sent). The 504 is
+ * written directly, not through the error handler, so that it is ctxkit's answer whatever error
+ * handler the application installed.
  */
-export class DeadlineReply {
-  readonly #request: FastifyRequest;
-  readonly #reply: FastifyReply;
-
-  constructor(request: FastifyRequest, reply: FastifyReply) {
-    this.#request = request;
-    this.#reply = reply;
-  }
-
-  handleEvent(event: Event): void {
-    const reason: unknown = (event.target as AbortSignal).reason;
-    // A cancellation means the client left: nothing can be sent.
-    // In the context: onSend hooks and log lines of the 504 see it (the timer fired outside).
-    if (reason instanceof DeadlineExceededError) runWithContext(this.#request.ctx, sendDeadline, this.#request, this.#reply, reason);
-  }
+export function replyDeadline(reply: FastifyReply, reason: Error): void {
+  if (reason instanceof DeadlineExceededError) sendDeadline(reply.request, reply, reason);
 }
 
 /**

@@ -1,7 +1,11 @@
-import type { FastifyReply, RouteHandlerMethod } from 'fastify';
+import type { OwnedContext } from '@ctxkit/core';
+import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
+import type { CtxkitFastifyOptions } from './options.js';
+import type { LogBinder } from './request-log.js';
 
 const GUARDED = Symbol('ctxkit.fastify.guarded');
 type Guarded = RouteHandlerMethod & { [GUARDED]?: true };
+type ResolveUser = NonNullable<CtxkitFastifyOptions['resolveUser']>;
 
 /** Replies ctxkit answered 504 while their handler was still running. */
 const answered = new WeakSet<FastifyReply>();
@@ -9,6 +13,12 @@ const answered = new WeakSet<FastifyReply>();
 /** Records that ctxkit answered this reply with 504 before its handler finished. */
 export function markAnswered(reply: FastifyReply): void {
   answered.add(reply);
+}
+
+/** What the guard runs right before the handler: `resolveUser`, when the plugin has one. */
+export interface GuardOptions {
+  readonly resolveUser?: ResolveUser | undefined;
+  readonly log?: LogBinder | undefined;
 }
 
 /**
@@ -19,12 +29,25 @@ export function markAnswered(reply: FastifyReply): void {
  * logged at debug level instead. Before a 504, or without one, everything the handler returns or
  * throws reaches Fastify unchanged. Handlers that are not `async` functions are left alone: an
  * `undefined` return means "I reply myself" only for them, so they cannot be wrapped in a promise.
+ *
+ * With `resolveUser`, the wrapper sets the user id right before the handler: after every
+ * `preHandler` hook, as a last `preHandler` would, without one more hook per request. A resolver
+ * that throws, rejects or returns an id that cannot go on the wire fails the request as a
+ * throwing handler does (through the error handler, `InvalidMetadataError` answered 500).
+ * @returns `undefined` when the handler is left alone (not async, or guarded already): then the
+ *   caller runs `resolveUser` itself.
  */
-export function guardHandler(handler: RouteHandlerMethod): RouteHandlerMethod {
-  if ((handler as Guarded)[GUARDED] === true || handler.constructor.name !== 'AsyncFunction') return handler;
+export function guardHandler(handler: RouteHandlerMethod, options: GuardOptions = {}): RouteHandlerMethod | undefined {
+  if ((handler as Guarded)[GUARDED] === true || handler.constructor.name !== 'AsyncFunction') return undefined;
+  const { resolveUser, log } = options;
   const guarded: Guarded = async function ctxkitGuardedHandler(this: ThisParameterType<RouteHandlerMethod>, request, reply) {
     let result: unknown;
     try {
+      if (resolveUser !== undefined) {
+        await assignUser(request, reply, resolveUser, log);
+        // The deadline may have been answered, or the client gone, while an async resolver ran.
+        if (reply.sent) return undefined;
+      }
       result = await handler.call(this, request, reply);
     } catch (error) {
       if (!answered.has(reply)) throw error;
@@ -38,4 +61,24 @@ export function guardHandler(handler: RouteHandlerMethod): RouteHandlerMethod {
   };
   guarded[GUARDED] = true;
   return guarded;
+}
+
+/** Runs the resolver (awaited only when it returns a promise) and assigns the id through core. */
+function assignUser(request: FastifyRequest, reply: FastifyReply, resolve: ResolveUser, log: LogBinder | undefined): void | Promise<void> {
+  const result = resolve(request);
+  if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+    return Promise.resolve(result).then(
+      (userId) => assign(request, reply, userId, log),
+      (error: unknown) => {
+        throw error ?? new Error('resolveUser rejected');
+      },
+    );
+  }
+  assign(request, reply, result as string | undefined, log);
+}
+
+function assign(request: FastifyRequest, reply: FastifyReply, userId: string | undefined, log: LogBinder | undefined): void {
+  if (userId === undefined) return;
+  (request.ctx as OwnedContext).assign({ userId }); // validated by core: a bad id throws InvalidMetadataError
+  if (log !== undefined) log.user(request, reply, userId);
 }

@@ -15,11 +15,12 @@ import type { FastifyRequest } from 'fastify';
  */
 export interface CtxkitFastifyOptions extends HttpContextOptions<FastifyRequest> {
   /**
-   * Returns the authenticated user's id, or `undefined` when there is none. Runs as the last
-   * `preHandler` hook of every route registered after the plugin, so every authentication hook
-   * (`onRequest`, `preValidation`, `preHandler`, app or route level) has run before it. The id
-   * replaces any `user-id` a trusted peer sent; a value that cannot go on the wire fails the
-   * request with `InvalidMetadataError` (HTTP 500).
+   * Returns the authenticated user's id, or `undefined` when there is none. Runs after every
+   * `preHandler` hook of every route registered after the plugin, right before its handler (for
+   * an async handler inside ctxkit's handler wrapper, else as the route's last `preHandler`
+   * hook), so every authentication hook (`onRequest`, `preValidation`, `preHandler`, app or route
+   * level) has run before it. The id replaces any `user-id` a trusted peer sent; a value that
+   * cannot go on the wire fails the request with `InvalidMetadataError` (HTTP 500).
    *
    * @example
    * resolveUser: (request) => request.user?.sub // after @fastify/jwt's jwtVerify()

@@ -1,5 +1,5 @@
 import { type DeadlineExceededError, type RequestContext, runWithContext, tryCurrentContext } from '@ctxkit/core';
-import { compileHttpContext, echoedIds, type HttpContextStarter, httpContextOf } from '@ctxkit/core/adapter';
+import { compileHttpContext, echoedIds, type HttpContextStarter, httpContextOf, onContextAbort } from '@ctxkit/core/adapter';
 import type {
   FastifyInstance,
   FastifyPluginCallback,
@@ -8,7 +8,7 @@ import type {
   RouteOptions,
 } from 'fastify';
 import fp from 'fastify-plugin';
-import { DeadlineReply, HandlerTimeoutReply, sendDeadline } from './deadline-reply.js';
+import { HandlerTimeoutReply, replyDeadline, sendDeadline } from './deadline-reply.js';
 import { guardHandler } from './handler-guard.js';
 import type { CtxkitFastifyOptions } from './options.js';
 import { compileLogBinder, type LogBinder } from './request-log.js';
@@ -49,6 +49,8 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
   const resolveUserHook =
     options.resolveUser === undefined ? undefined : compileResolveUserHook(options.resolveUser, log);
 
+  const guardOptions = { resolveUser: options.resolveUser, log };
+
   fastify.decorateRequest('ctx', null as unknown as RequestContext);
   // Middleware that @fastify/middie runs (Nest's, once NestFactory.create() registered it) comes
   // from an onRequest hook added before ours: it would run outside any context. Said once, here.
@@ -62,8 +64,10 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
 
   fastify.addHook('onRoute', function ctxkitOnRoute(route: RouteOptions) {
     if ((route.handlerTimeout ?? 0) > 0) routeCaps = true;
-    route.handler = guardHandler(route.handler);
-    if (resolveUserHook !== undefined) route.preHandler = appendHook(route.preHandler, resolveUserHook);
+    const guarded = guardHandler(route.handler, guardOptions);
+    if (guarded !== undefined) route.handler = guarded;
+    // A handler the guard leaves alone (not async) gets resolveUser as its last preHandler hook.
+    else if (resolveUserHook !== undefined) route.preHandler = appendHook(route.preHandler, resolveUserHook);
   });
 
   fastify.addHook('onRequest', function ctxkitOnRequest(request, reply, done) {
@@ -92,13 +96,13 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
     if (echoRequest) reply.header('request-id', ctx.requestId);
     if (log !== undefined) log.ids(request, reply, ctx);
     if (ctx.deadline !== undefined) {
-      const signal = ctx.signal; // first access arms the deadline timer
-      if (signal.aborted) {
+      // Times the deadline in core's shared queue; no signal, listener or object per request.
+      const aborted = onContextAbort(ctx, replyDeadline, reply);
+      if (aborted !== undefined) {
         // Answered from the hook, without done(): no later hook, nor the handler, runs.
-        runWithContext(ctx, sendDeadline, request, reply, signal.reason as DeadlineExceededError);
+        runWithContext(ctx, sendDeadline, request, reply, aborted as DeadlineExceededError);
         return;
       }
-      signal.addEventListener('abort', new DeadlineReply(request, reply), { once: true });
     }
     runWithContext(ctx, done);
   });
