@@ -13,7 +13,7 @@ import { writeResults } from './lib/report.ts';
 import type { RunResults, ScenarioResult } from './lib/results.ts';
 import { type ScenarioEnv, setServerFlags } from './scenarios/common.ts';
 import { grpcStreamScenario, grpcUnaryScenario } from './scenarios/grpc.ts';
-import { chainScenario, expressScenario, fastifyScenario } from './scenarios/http.ts';
+import { chainScenario, expressBoundScenario, expressScenario, fastifyBoundScenario, fastifyScenario } from './scenarios/http.ts';
 import { microScenario } from './scenarios/micro.ts';
 import { FULL, QUICK } from './scenarios/plan.ts';
 import { soakScenario } from './scenarios/soak.ts';
@@ -28,7 +28,9 @@ const RESULTS = fileURLToPath(new URL('../results/', import.meta.url));
 const SCENARIOS: { id: string; run: (env: ScenarioEnv) => Promise<ScenarioResult> }[] = [
   { id: 's5', run: microScenario },
   { id: 's1', run: fastifyScenario },
+  { id: 's1b', run: fastifyBoundScenario },
   { id: 's2', run: expressScenario },
+  { id: 's2b', run: expressBoundScenario },
   { id: 's3', run: grpcUnaryScenario },
   { id: 's3b', run: grpcStreamScenario },
   { id: 's4', run: chainScenario },

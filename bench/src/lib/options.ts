@@ -15,7 +15,7 @@ export interface Options {
 const USAGE = `usage: npm run bench -w @ctxkit/bench [-- --quick] [--node 22|24] [--only s1,s3b,...]
   --quick     run every scenario briefly as a smoke test (results in bench/results/tmp/)
   --node N    run on the repo's other supported Node (22 or 24)
-  --only ids  run only these scenarios (s1 s2 s3 s3b s4 s5 s6); results go to results/tmp/
+  --only ids  run only these scenarios (s1 s1b s2 s2b s3 s3b s4 s5 s6); results go to results/tmp/
   --cpu-prof  write a V8 CPU profile of every server process to bench/results/tmp/profiles/`;
 
 /** Parses `argv` (without node and script) with `node:util.parseArgs`. @throws Error with the usage on a bad argument. */

@@ -35,6 +35,9 @@ export interface GrpcRunResult {
   readonly clientCpuUs: number;
 }
 
+/** The budget of every ctxkit and by-hand call (the "5 s deadline"). */
+const BUDGET_MS = 5000;
+
 type RunInContext = <R>(slot: number, fn: () => R) => R;
 
 async function main(): Promise<void> {
@@ -48,7 +51,9 @@ async function main(): Promise<void> {
   const { Client } = loadEcho(grpc);
   let options: GrpcJs.ClientOptions = {};
   let inContext: RunInContext = (_slot, fn) => fn();
-  // The manual variant sends what ctxkit sends (three ids), written by hand on every call.
+  // The manual variant sends what ctxkit sends (three ids and a 5 s deadline), written by hand
+  // on every call; ctxkit's calls each run in a context of their own with a 5 s budget.
+  const callOptions: () => GrpcJs.CallOptions = variant === 'manual' ? () => ({ deadline: Date.now() + BUDGET_MS }) : () => ({});
   const metadata =
     variant === 'manual'
       ? () => {
@@ -63,13 +68,12 @@ async function main(): Promise<void> {
     const kit = await import('../servers/ctxkit-grpc.ts');
     const core = await import('@ctxkit/core');
     options = kit.clientOptions();
-    const contexts: import('@ctxkit/core').RequestContext[] = [];
+    // The slot's previous call is over when its next one starts: its context ends then.
+    const contexts: (import('@ctxkit/core').OwnedContext | undefined)[] = [];
     inContext = (slot, fn) => {
-      let ctx = contexts[slot];
-      if (ctx === undefined) {
-        ctx = core.createContext({ userId: 'u-42' });
-        contexts[slot] = ctx;
-      }
+      contexts[slot]?.end();
+      const ctx = core.createContext({ userId: 'u-42', timeoutMs: BUDGET_MS });
+      contexts[slot] = ctx;
       return core.runWithContext(ctx, fn);
     };
   }
@@ -84,7 +88,7 @@ async function main(): Promise<void> {
   };
   serveCommands(
     {
-      run: (spec: GrpcRunSpec) => run(clientFor(spec.target), spec, inContext, metadata),
+      run: (spec: GrpcRunSpec) => run(clientFor(spec.target), spec, inContext, metadata, callOptions),
       stats: () => ({ clientSpansExported: otel?.spansExported() }),
     },
     async () => {
@@ -95,7 +99,13 @@ async function main(): Promise<void> {
   ready();
 }
 
-function run(client: EchoClient, spec: GrpcRunSpec, inContext: RunInContext, metadata: () => GrpcJs.Metadata): Promise<GrpcRunResult> {
+function run(
+  client: EchoClient,
+  spec: GrpcRunSpec,
+  inContext: RunInContext,
+  metadata: () => GrpcJs.Metadata,
+  callOptions: () => GrpcJs.CallOptions,
+): Promise<GrpcRunResult> {
   const latencies = new Float64Array(spec.maxCalls);
   const request: EchoRequest = { text: 'hello', count: spec.streamCount, workMs: 0 };
   let started = 0;
@@ -146,10 +156,10 @@ function run(client: EchoClient, spec: GrpcRunSpec, inContext: RunInContext, met
       const t = performance.now();
       inContext(slot, () => {
         if (spec.method === 'unary') {
-          client.Unary(request, metadata(), {}, (error) => complete(slot, t, error?.message));
+          client.Unary(request, metadata(), callOptions(), (error) => complete(slot, t, error?.message));
         } else {
           let received = 0;
-          const call = client.Stream(request, metadata());
+          const call = client.Stream(request, metadata(), callOptions());
           call.on('data', () => received++);
           call.on('error', () => undefined); // reported through 'status'
           call.on('status', (s: GrpcJs.StatusObject) => {

@@ -28,6 +28,8 @@ interface AutocannonResult {
 export interface HttpRunSpec {
   readonly url: string;
   readonly connections: number;
+  /** Requests in flight per connection (HTTP/1.1 pipelining); 1 = none. */
+  readonly pipelining?: number | undefined;
   /** Time limit, seconds. */
   readonly durationS: number;
   /** Count limit: the run stops at whichever comes first. */
@@ -54,6 +56,7 @@ async function run(spec: HttpRunSpec): Promise<HttpRunResult> {
   const instance = autocannon({
     url: spec.url,
     connections: spec.connections,
+    pipelining: spec.pipelining ?? 1,
     duration: spec.durationS,
     maxOverallRequests: spec.maxRequests,
     headers: spec.headers,

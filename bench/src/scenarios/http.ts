@@ -19,7 +19,7 @@ import {
   TRACE_ID,
   withHttpLoader,
 } from './common.ts';
-import { ratioTarget, relativeTarget } from './targets.ts';
+import { cpuOverTarget, otelSumTarget, ratioTarget, relativeTarget } from './targets.ts';
 
 function needs(variant: string, adapter: Adapter): string | undefined {
   return variant.startsWith('ctxkit') ? unavailable(adapter) : undefined;
@@ -29,14 +29,17 @@ function needs(variant: string, adapter: Adapter): string | undefined {
 function expectedId(variant: string): string {
   if (variant === 'bare') return CONSTANT_ID;
   if (variant === 'ctxkit-resolve-user') return REQUEST_HEADERS['x-user-id']!;
-  if (variant === 'request-context' || variant === 'cls-rtracer') return REQUEST_HEADERS['x-request-id']!;
+  if (variant === 'request-context' || variant === 'cls-rtracer' || variant === 'als-hook') return REQUEST_HEADERS['x-request-id']!;
   return TRACE_ID; // ctxkit, otel, ctxkit-otel: the incoming traceparent's trace id
 }
 
-function method(env: ScenarioEnv, what: string): string {
-  const p = env.plan.load;
+function method(env: ScenarioEnv, what: string, bound = false): string {
+  const p = bound ? env.plan.serverBound : env.plan.load;
+  const load = bound
+    ? `${env.plan.serverBound.connections} connections × pipelining ${env.plan.serverBound.pipelining} (server-bound)`
+    : `${env.plan.connections} connections, no pipelining`;
   return (
-    `${what}; autocannon, ${env.plan.connections} connections, no pipelining, in its own process; ` +
+    `${what}; autocannon, ${load}, in its own process; ` +
     `each server in its own process; warm-up ${p.warmupS} s, then ${p.rounds} runs of ${p.runS} s per variant, ` +
     `variants alternating round by round; figures are median (min–max); ratios are medians of per-round ratios to the baseline.`
   );
@@ -49,7 +52,10 @@ function helloVariants(
   pkg: Adapter,
   env: ScenarioEnv,
   loader: HttpLoader,
+  bound = false,
 ): LoadVariant[] {
+  const connections = bound ? env.plan.serverBound.connections : env.plan.connections;
+  const pipelining = bound ? env.plan.serverBound.pipelining : 1;
   return Object.entries(table).map(([name, description]) => ({
     name,
     description,
@@ -61,7 +67,7 @@ function helloVariants(
         await stopAll([server]);
         throw error;
       });
-      return httpRunning([server], loader, { url, connections: env.plan.connections, headers: REQUEST_HEADERS });
+      return httpRunning([server], loader, { url, connections, pipelining, headers: REQUEST_HEADERS });
     },
   }));
 }
@@ -81,6 +87,37 @@ export async function fastifyScenario(env: ScenarioEnv): Promise<ScenarioResult>
   s.targets.push(
     relativeTarget(s, 'request-context', 'ctxkit', 'for reading the above: @fastify/request-context CPU per request ÷ plugin CPU per request', 0, 'cpuUs'),
   );
+  s.targets.push(otelSumTarget(s));
+  return finishScenario(s);
+}
+
+/** Scenario 1b: Fastify 5 as S1, server-bound (issue 19's first table). */
+export async function fastifyBoundScenario(env: ScenarioEnv): Promise<ScenarioResult> {
+  const s = newScenario('S1b', 'Fastify 5, GET small JSON, server-bound', 'load', 'bare', 'req', method(env, 'GET /hello → {"hello":"world","id":…}', true));
+  await withHttpLoader(async (loader) => {
+    const variants = helloVariants('fastify', FASTIFY_VARIANTS, '@ctxkit/fastify', env, loader, true);
+    await measureRounds(s, variants, env.plan.serverBound, env.problems);
+  });
+  s.targets.push(
+    relativeTarget(s, 'ctxkit-resolve-user', 'request-context', 'Fastify plugin with budget + resolveUser no slower than @fastify/request-context (ids only)'),
+  );
+  s.targets.push(cpuOverTarget(s, 'ctxkit-resolve-user', 1.5, 'Fastify plugin with budget + resolveUser: server CPU per request over bare'));
+  s.targets.push(cpuOverTarget(s, 'ctxkit', 1.5, 'for reading the above: Fastify plugin with defaults, server CPU per request over bare'));
+  s.targets.push(ratioTarget(s, 'ctxkit-resolve-user', 'throughput', undefined, 'for reading the above: budget + resolveUser req/s ÷ bare'));
+  s.targets.push(ratioTarget(s, 'als-hook', 'throughput', undefined, 'for reading the above: a hand-written als.run hook req/s ÷ bare'));
+  return finishScenario(s);
+}
+
+/** Scenario 2b: Express 5 as S2, server-bound. */
+export async function expressBoundScenario(env: ScenarioEnv): Promise<ScenarioResult> {
+  const s = newScenario('S2b', 'Express 5, GET small JSON, server-bound', 'load', 'bare', 'req', method(env, 'GET /hello → {"hello":"world","id":…}', true));
+  await withHttpLoader(async (loader) => {
+    const variants = helloVariants('express', EXPRESS_VARIANTS, '@ctxkit/express', env, loader, true);
+    await measureRounds(s, variants, env.plan.serverBound, env.problems);
+  });
+  s.targets.push(relativeTarget(s, 'ctxkit-budget', 'cls-rtracer', 'Express middleware with a budget no slower than cls-rtracer'));
+  s.targets.push(relativeTarget(s, 'ctxkit', 'cls-rtracer', 'for reading the above: Express middleware with defaults ÷ cls-rtracer', 0));
+  s.targets.push(ratioTarget(s, 'ctxkit-budget', 'cpuUs', undefined, 'for reading the above: Express middleware with a budget, server CPU per request ÷ bare'));
   return finishScenario(s);
 }
 
@@ -140,6 +177,6 @@ export async function chainScenario(env: ScenarioEnv): Promise<ScenarioResult> {
     }));
     await measureRounds(s, variants, env.plan.load, env.problems);
   });
-  s.targets.push(ratioTarget(s, 'ctxkit', 'throughput', undefined, 'ctxkit chain req/s ÷ hand-written chain req/s'));
+  s.targets.push(ratioTarget(s, 'ctxkit', 'throughput', 0.95, 'ctxkit chain ≥ 0.95× the hand-written chain (ids and deadline by hand)'));
   return finishScenario(s);
 }

@@ -9,6 +9,11 @@ export interface Plan {
   readonly micro: { readonly rounds: number; readonly batchMs: number };
   /** Soak: requests before the first checkpoint, and the checkpoints (cumulative requests). */
   readonly soak: { readonly warmup: number; readonly checkpoints: readonly number[]; readonly timeLimitS: number };
+  /**
+   * The server-bound HTTP scenarios (S1b, S2b): autocannon with more connections and pipelining,
+   * so the server, not the load generator, is the bottleneck; shorter slices, as the issue measured.
+   */
+  readonly serverBound: RoundsPlan & { readonly connections: number; readonly pipelining: number };
   /** HTTP connections, gRPC calls in flight. */
   readonly connections: number;
   readonly inflight: number;
@@ -23,6 +28,7 @@ export const FULL: Plan = {
   load: { rounds: 5, warmupS: 3, runS: 4, maxRequests: 2_000_000 },
   micro: { rounds: 7, batchMs: 150 },
   soak: { warmup: 10_000, checkpoints: [50_000, 100_000, 200_000], timeLimitS: 240 },
+  serverBound: { rounds: 4, warmupS: 2, runS: 2, maxRequests: 2_000_000, connections: 100, pipelining: 10 },
   connections: 50,
   inflight: 64,
 };
@@ -33,6 +39,7 @@ export const QUICK: Plan = {
   load: { rounds: 2, warmupS: 0.5, runS: 0.6, maxRequests: 200_000 },
   micro: { rounds: 3, batchMs: 20 },
   soak: { warmup: 300, checkpoints: [700, 1400, 2800], timeLimitS: 30 },
+  serverBound: { rounds: 2, warmupS: 0.5, runS: 0.6, maxRequests: 200_000, connections: 100, pipelining: 10 },
   connections: 50,
   inflight: 64,
 };

@@ -37,3 +37,44 @@ export function relativeTarget(s: ScenarioResult, a: string, b: string, text: st
   if (min <= 0) return { text, value: fmt(r), met: undefined };
   return { text: `${text} (${a} ÷ ${b}, met at ≥ ${min})`, value: fmt(r), met: r.median >= min };
 }
+
+/**
+ * Per-round difference of `variant`'s server CPU per request over the baseline's, µs; met when
+ * the median is at most `maxUs`.
+ */
+export function cpuOverTarget(s: ScenarioResult, variant: string, maxUs: number, text: string): TargetResult {
+  const v = s.variants.find((x) => x.name === variant);
+  const base = s.variants.find((x) => x.name === s.baseline);
+  if (v?.status !== 'measured' || base?.status !== 'measured') return { text, value: v?.note ?? 'not measured', met: undefined };
+  const diffs: number[] = [];
+  for (const r of v.runs) {
+    const b = base.runs.find((x) => x.round === r.round);
+    if (b !== undefined) diffs.push(r.cpuUs! - b.cpuUs!);
+  }
+  if (diffs.length === 0) return { text, value: 'no common rounds', met: undefined };
+  const d = spread(diffs);
+  const us = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
+  return { text: `${text} (met at ≤ +${maxUs} µs)`, value: `${us(d.median)} µs (${us(d.min)} to ${us(d.max)})`, met: d.median <= maxUs };
+}
+
+/**
+ * ctxkit with OpenTelemetry costs no more server CPU per request over bare than the two alone
+ * added up: (ctxkit-otel − bare) ≤ (otel − bare) + (ctxkit − bare), per round, medians.
+ */
+export function otelSumTarget(s: ScenarioResult): TargetResult {
+  const text = 'ctxkit + OpenTelemetry server CPU over bare ≤ OpenTelemetry alone + ctxkit alone';
+  const find = (n: string) => s.variants.find((x) => x.name === n && x.status === 'measured');
+  const [both, otel, kit, base] = [find('ctxkit-otel'), find('otel'), find('ctxkit'), find(s.baseline ?? 'bare')];
+  if (both === undefined || otel === undefined || kit === undefined || base === undefined) return { text, value: 'not measured', met: undefined };
+  const excess: number[] = [];
+  for (const r of both.runs) {
+    const at = (v: typeof both) => v.runs.find((x) => x.round === r.round)?.cpuUs;
+    const [o, k, b] = [at(otel), at(kit), at(base)];
+    if (o === undefined || k === undefined || b === undefined) continue;
+    excess.push(r.cpuUs! - b - (o - b) - (k - b));
+  }
+  if (excess.length === 0) return { text, value: 'no common rounds', met: undefined };
+  const d = spread(excess);
+  const us = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
+  return { text: `${text} (together − sum of the parts, µs; met at ≤ 0)`, value: `${us(d.median)} µs (${us(d.min)} to ${us(d.max)})`, met: d.median <= 0 };
+}

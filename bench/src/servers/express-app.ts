@@ -8,7 +8,9 @@ const require = createRequire(import.meta.url);
 /** The variants of scenario 2. */
 export const EXPRESS_VARIANTS = {
   bare: 'Express 5 alone',
-  ctxkit: '@ctxkit/express with defaults',
+  'als-hook': 'a hand-written middleware: AsyncLocalStorage.run with the request id from a header',
+  ctxkit: '@ctxkit/express with defaults (ids, echo, disconnect, stream binding)',
+  'ctxkit-budget': '@ctxkit/express with defaultTimeoutMs 5000',
   'cls-rtracer': 'cls-rtracer Express middleware (request id from x-request-id, echoed)',
 } as const;
 
@@ -23,10 +25,18 @@ export async function startExpress(variant: string): Promise<App> {
     case 'bare':
       read = () => CONSTANT_ID;
       break;
-    case 'ctxkit': {
+    case 'als-hook': {
+      const { AsyncLocalStorage } = require('node:async_hooks') as typeof import('node:async_hooks');
+      const als = new AsyncLocalStorage<{ requestId: string | undefined }>();
+      app.use((req, _res, next) => als.run({ requestId: req.headers['x-request-id'] as string | undefined }, next));
+      read = () => als.getStore()?.requestId;
+      break;
+    }
+    case 'ctxkit':
+    case 'ctxkit-budget': {
       const { ctxkit } = await import('@ctxkit/express');
       const { currentContext } = await import('@ctxkit/core');
-      app.use(ctxkit());
+      app.use(ctxkit(variant === 'ctxkit-budget' ? { defaultTimeoutMs: 5000 } : {}));
       read = () => currentContext().traceId;
       break;
     }

@@ -19,8 +19,9 @@ declare module '@fastify/request-context' {
 /** The variants of scenario 1, with what each one is. */
 export const FASTIFY_VARIANTS = {
   bare: 'Fastify alone',
-  ctxkit: '@ctxkit/fastify with defaults',
-  'ctxkit-resolve-user': '@ctxkit/fastify with resolveUser (user id from a header)',
+  'als-hook': 'a hand-written onRequest hook: AsyncLocalStorage.run with the request id from a header',
+  ctxkit: '@ctxkit/fastify with defaults (ids, echo, disconnect)',
+  'ctxkit-resolve-user': '@ctxkit/fastify as the README shows it: defaultTimeoutMs 5000 and resolveUser (user id from a header)',
   'request-context': '@fastify/request-context, two values taken from headers',
   'cls-rtracer': 'cls-rtracer Fastify plugin (request id from x-request-id, echoed)',
   otel: 'OpenTelemetry NodeSDK + http instrumentation, batch processor, dropping exporter',
@@ -43,9 +44,21 @@ export async function startFastify(variant: string): Promise<App> {
       const { currentContext } = await import('@ctxkit/core');
       await app.register(
         ctxkit,
-        variant === 'ctxkit-resolve-user' ? { resolveUser: (request) => request.headers['x-user-id'] as string | undefined } : {},
+        variant === 'ctxkit-resolve-user'
+          ? { defaultTimeoutMs: 5000, resolveUser: (request) => request.headers['x-user-id'] as string | undefined }
+          : {},
       );
       read = variant === 'ctxkit-resolve-user' ? () => currentContext().userId : () => currentContext().traceId;
+      break;
+    }
+    case 'als-hook': {
+      // What a user writes by hand: one store, entered for the rest of the request.
+      const { AsyncLocalStorage } = require('node:async_hooks') as typeof import('node:async_hooks');
+      const als = new AsyncLocalStorage<{ requestId: string | undefined }>();
+      app.addHook('onRequest', (request, _reply, done) => {
+        als.run({ requestId: request.headers['x-request-id'] as string | undefined }, done);
+      });
+      read = () => als.getStore()?.requestId;
       break;
     }
     case 'request-context': {

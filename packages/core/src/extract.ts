@@ -124,7 +124,8 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
     // header; an `x-request-id` in the trace id's role (nothing else named the trace) is kept and
     // logged, and travels only as the request id's header does (from a peer trusted with it).
     const legacy = sent !== undefined ? (sentW3C === undefined ? sent : undefined) : tp === undefined && proxiedW3C === undefined ? proxied : undefined;
-    metadata.set(TRACE_ID, sent !== undefined && sentW3C === undefined ? sent : traceId);
+    const traceValue = sent !== undefined && sentW3C === undefined ? sent : traceId;
+    metadata.set(TRACE_ID, traceValue);
     // A trusted peer's request id names the chain's request (ctxkit's `request-id`, else the
     // proxy's `x-request-id`, which travels on unchanged); else the framework's own id.
     let requestId: string | undefined;
@@ -144,7 +145,8 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
     }
     requestId ??= newRequestId();
     metadata.set(REQUEST_ID, requestId);
-    for (const [k, v] of metadata) if (k !== PROXY_REQUEST_ID) bytes += k.length + v.length;
+    // Counted from what was set, not by walking the map (an entry array per key, measured).
+    bytes += TRACE_ID.length + traceValue.length + REQUEST_ID.length + requestId.length;
     if (trusted === 'declared') {
       for (const def of slot.keys.values()) bytes = readKey(r, def, metadata, bytes);
     } else if (trusted !== 'none') {

@@ -172,6 +172,9 @@ export function declaredKeys(): IterableIterator<KeyDefinition> {
 export function valueProblem(def: KeyDefinition, value: unknown): string | undefined {
   if (typeof value !== 'string') return 'not a string';
   if (value.length > def.maxLength) return `longer than ${def.maxLength} characters`;
+  // The ids' rule (visible ASCII, no space or comma) implies the general one: one regex, not two,
+  // for the ids every request carries. A value it refuses goes through both for its reason.
+  if (def.pattern === ID && ID.test(value)) return undefined;
   if (!VALUE.test(value)) {
     return /[\r\n]/.test(value) ? 'contains CR or LF' : 'not printable ASCII (or blank at an end)';
   }

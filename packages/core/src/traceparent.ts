@@ -10,10 +10,13 @@ export interface TraceParent {
 
 // https://www.w3.org/TR/trace-context-2/#traceparent-header-field-values
 // version 00 is exactly 55 chars; a future version may append fields after a '-'.
-const V00 = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+// Tested, not exec'd: the fields sit at fixed offsets, and slicing them is cheaper than a match array.
+const V00 = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 const FUTURE = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
-const ZERO_TRACE = /^0{32}$/;
-const ZERO_SPAN = /^0{16}$/;
+const HEX32 = /^[0-9a-f]{32}$/;
+// Compared as strings: cheaper than a regex for a value already known to be hex of that length.
+const ZERO_TRACE = '00000000000000000000000000000000';
+const ZERO_SPAN = '0000000000000000';
 
 /**
  * Parses a `traceparent` header value by the W3C Trace Context rules (version 00, and higher
@@ -27,11 +30,10 @@ export function parseTraceparent(
   onReject?: (reason: string) => void,
 ): TraceParent | undefined {
   if (value === undefined) return undefined;
-  const m = value.length === 55 ? V00.exec(value) : null;
-  if (m === null) return parseOther(value, onReject);
-  const traceId = m[1]!;
-  const parentId = m[2]!;
-  if (ZERO_TRACE.test(traceId) || ZERO_SPAN.test(parentId)) {
+  if (value.length !== 55 || !V00.test(value)) return parseOther(value, onReject);
+  const traceId = value.slice(3, 35);
+  const parentId = value.slice(36, 52);
+  if (traceId === ZERO_TRACE || parentId === ZERO_SPAN) {
     onReject?.('all-zero trace id or parent id');
     return undefined;
   }
@@ -52,7 +54,7 @@ function parseOther(value: string, onReject?: (reason: string) => void): TracePa
   }
   const traceId = m[2]!;
   const parentId = m[3]!;
-  if (ZERO_TRACE.test(traceId) || ZERO_SPAN.test(parentId)) {
+  if (traceId === ZERO_TRACE || parentId === ZERO_SPAN) {
     onReject?.('all-zero trace id or parent id');
     return undefined;
   }
@@ -67,5 +69,5 @@ export function formatTraceparent(tp: TraceParent): string {
 
 /** Whether `id` is a W3C trace id (32 lowercase hex digits, not all zeros). */
 export function isW3CTraceId(id: string): boolean {
-  return id.length === 32 && /^[0-9a-f]{32}$/.test(id) && !ZERO_TRACE.test(id);
+  return id.length === 32 && id !== ZERO_TRACE && HEX32.test(id);
 }

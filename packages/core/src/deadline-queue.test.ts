@@ -1,0 +1,115 @@
+import { once } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { onContextAbort } from './context.js';
+import { deadlines } from './deadline-queue.js';
+import { CancelledError, createContext, DeadlineExceededError, type OwnedContext, tryCurrentContext } from './index.js';
+
+/** Resolves with the time the context's signal aborted at, and why. */
+async function abortedAt(ctx: OwnedContext): Promise<{ at: number; reason: unknown }> {
+  const signal = ctx.signal;
+  if (!signal.aborted) await once(signal, 'abort');
+  return { at: Date.now(), reason: signal.reason };
+}
+
+describe('the shared deadline queue', () => {
+  it('fires every deadline, in deadline order, never before it, whatever the order they were armed in', async () => {
+    const budgets = [40, 5, 25, 5, 60, 15, 1, 30, 10, 50, 20, 35];
+    const contexts = budgets.map((ms) => createContext({ timeoutMs: ms }));
+    const fired: number[] = [];
+    const results = await Promise.all(
+      contexts.map(async (ctx, i) => {
+        const r = await abortedAt(ctx);
+        fired.push(i);
+        return r;
+      }),
+    );
+    for (const [i, ctx] of contexts.entries()) {
+      expect(results[i]!.reason).toBeInstanceOf(DeadlineExceededError);
+      expect(results[i]!.at).toBeGreaterThanOrEqual(ctx.deadline!);
+    }
+    const order = fired.map((i) => contexts[i]!.deadline!);
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    expect(deadlines.size).toBe(0);
+  });
+
+  it('a context ended before its deadline never fires and leaves the queue', async () => {
+    const ended = Array.from({ length: 200 }, (_, i) => createContext({ timeoutMs: 5 + (i % 17) }));
+    for (const ctx of ended) void ctx.signal; // arms each one
+    const sizeArmed = deadlines.size;
+    expect(sizeArmed).toBe(200);
+    // Removed from the middle, the ends and the top of the heap, in a scrambled order.
+    for (let i = 0; i < ended.length; i += 3) ended[i]!.end();
+    for (let i = 1; i < ended.length; i += 3) ended[i]!.end();
+    const kept = ended.filter((_, i) => i % 3 === 2);
+    const last = createContext({ timeoutMs: 30 });
+    await abortedAt(last);
+    for (const ctx of kept) expect(ctx.signal.aborted).toBe(true);
+    for (const [i, ctx] of ended.entries()) if (i % 3 !== 2) expect(ctx.signal.aborted).toBe(false);
+    for (const ctx of kept) ctx.end();
+    last.end();
+    expect(deadlines.size).toBe(0);
+  });
+
+  it('an earlier deadline armed after a later one re-arms the shared timer', async () => {
+    const late = createContext({ timeoutMs: 60_000 });
+    void late.signal;
+    const early = createContext({ timeoutMs: 10 });
+    const { at } = await abortedAt(early);
+    expect(at).toBeGreaterThanOrEqual(early.deadline!);
+    expect(late.signal.aborted).toBe(false);
+    late.end();
+    expect(deadlines.size).toBe(0);
+  });
+
+  it('a context nobody follows is not queued, and still reports its passed deadline when asked', async () => {
+    const ctx = createContext({ timeoutMs: 5 });
+    expect(deadlines.size).toBe(0);
+    while (Date.now() <= ctx.deadline!) await new Promise((resolve) => setImmediate(resolve));
+    expect(ctx.signal.aborted).toBe(true);
+    expect(ctx.signal.reason).toBeInstanceOf(DeadlineExceededError);
+    expect(deadlines.size).toBe(0);
+  });
+});
+
+describe('onContextAbort', () => {
+  it('calls the handler once, in the context, at the deadline, without a signal', async () => {
+    const ctx = createContext({ timeoutMs: 10 });
+    const seen: { arg: string; reason: unknown; current: unknown }[] = [];
+    const done = new Promise<void>((resolve) => {
+      const reason = onContextAbort(
+        ctx,
+        (arg: string, why) => {
+          seen.push({ arg, reason: why, current: tryCurrentContext() });
+          resolve();
+        },
+        'reply-1',
+      );
+      expect(reason).toBeUndefined();
+    });
+    expect((ctx as unknown as { _controller?: unknown })._controller).toBeUndefined();
+    await done;
+    ctx.cancel(); // aborted already: nothing more
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.arg).toBe('reply-1');
+    expect(seen[0]!.reason).toBeInstanceOf(DeadlineExceededError);
+    expect(seen[0]!.current).toBe(ctx);
+    expect(Date.now()).toBeGreaterThanOrEqual(ctx.deadline!);
+  });
+
+  it('is told of a cancel, reports an abort that happened already, and is released by end()', () => {
+    const reasons: unknown[] = [];
+    const cancelled = createContext({ timeoutMs: 60_000 });
+    onContextAbort(cancelled, (_: undefined, why) => reasons.push(why), undefined);
+    cancelled.cancel();
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toBeInstanceOf(CancelledError);
+    expect(onContextAbort(cancelled, () => reasons.push('again'), undefined)).toBeInstanceOf(CancelledError);
+
+    const ended = createContext({ timeoutMs: 60_000 });
+    onContextAbort(ended, () => reasons.push('ended'), undefined);
+    expect(deadlines.size).toBe(1);
+    ended.end();
+    expect(deadlines.size).toBe(0);
+    expect(reasons).toHaveLength(1);
+  });
+});
