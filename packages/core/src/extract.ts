@@ -116,8 +116,11 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
     // (the active span's on a fresh chain). From a trusted peer ctxkit's own `trace-id` comes
     // first: a tracer without the bridge may have written a `traceparent` of another trace.
     const sentW3C = sent !== undefined && isW3CTraceId(sent) ? sent : undefined;
-    const proxiedW3C = proxied !== undefined && isW3CTraceId(proxied) ? proxied : undefined;
-    let traceId = (trusted === 'none' ? (tp?.traceId ?? sentW3C) : (sentW3C ?? tp?.traceId)) ?? proxiedW3C ?? bridge?.activeTraceId();
+    let traceId = trusted === 'none' ? (tp?.traceId ?? sentW3C) : (sentW3C ?? tp?.traceId);
+    // The proxy's id is checked as a trace id only where it could be one (nothing else named
+    // the trace): not on every request that came with a `traceparent`.
+    const proxiedW3C = traceId === undefined && proxied !== undefined && isW3CTraceId(proxied) ? proxied : undefined;
+    traceId ??= proxiedW3C ?? bridge?.activeTraceId();
     const random = traceId === undefined;
     traceId ??= newTraceId();
     // A legacy id that is not W3C is kept beside it: a `trace-id` travels on unchanged under its

@@ -68,21 +68,21 @@ class ContextServerCall extends ServerInterceptingCall implements InterceptingSe
     const ctx = this.#open(metadata, this.#next);
     this.#ctx = ctx;
     metadata.setOpaque(CONTEXT_SLOT, ctx);
-    runWithContext(ctx, () => listener.onReceiveMetadata(metadata));
+    runWithContext(ctx, receiveMetadata, listener, metadata);
   }
 
   onReceiveMessage(message: unknown): void {
     const listener = this.#listener!;
     const ctx = this.#ctx;
     if (ctx === undefined) listener.onReceiveMessage(message);
-    else runWithContext(ctx, () => listener.onReceiveMessage(message));
+    else runWithContext(ctx, receiveMessage, listener, message);
   }
 
   onReceiveHalfClose(): void {
     const listener = this.#listener!;
     const ctx = this.#ctx;
     if (ctx === undefined) listener.onReceiveHalfClose();
-    else runWithContext(ctx, () => listener.onReceiveHalfClose());
+    else runWithContext(ctx, receiveHalfClose, listener);
   }
 
   // grpc-js calls onCancel after every call, also after a status was sent: only a call whose
@@ -104,4 +104,17 @@ class ContextServerCall extends ServerInterceptingCall implements InterceptingSe
     }
     super.sendStatus(status);
   }
+}
+
+// Static functions handed their arguments: no closure per event of every call.
+function receiveMetadata(listener: InterceptingServerListener, metadata: Metadata): void {
+  listener.onReceiveMetadata(metadata);
+}
+
+function receiveMessage(listener: InterceptingServerListener, message: unknown): void {
+  listener.onReceiveMessage(message);
+}
+
+function receiveHalfClose(listener: InterceptingServerListener): void {
+  listener.onReceiveHalfClose();
 }
