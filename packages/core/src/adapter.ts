@@ -27,7 +27,7 @@ export type { UserResolver } from './resolve-user.js';
 
 // Outgoing calls (gRPC client, fetch, undici): deadline, fail-fast, cancellation, release.
 export { OutgoingCall, callDeadline, abortStatus } from './outgoing-call.js';
-export { MAX_GRPC_TIMEOUT_MS, parseGrpcTimeout, formatGrpcTimeout } from './deadline.js';
+export { MAX_GRPC_TIMEOUT_MS } from './deadline.js';
 
 // Errors on the wire, and calls made outside any context.
 export { errorResponse, followsAbort, isStatusError } from './http-errors.js';
