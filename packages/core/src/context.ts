@@ -222,8 +222,15 @@ export class Context implements OwnedContext, ContextWatcher, Timed {
     if (this._following || this._ended || this._reason !== undefined) return;
     this._following = true;
     const parent = this._parent;
-    if (parent instanceof Context) parent._watch(this);
-    else if (parent !== undefined) {
+    if (parent instanceof Context) {
+      // The parent may have reached its deadline since the caller asked (a millisecond ticked).
+      const theirs = parent._watch(this);
+      if (theirs !== undefined) {
+        this._following = false;
+        this._abort(theirs);
+        return;
+      }
+    } else if (parent !== undefined) {
       // A context of another copy of core: through its signal.
       const ps = parent.signal;
       const onAbort = () => this._abort(ps.reason as Error);
@@ -244,11 +251,12 @@ export class Context implements OwnedContext, ContextWatcher, Timed {
   _watch(watcher: ContextWatcher): Error | undefined {
     const reason = this._abortedReason();
     if (reason !== undefined) return reason;
+    this._follow(); // may find the parent aborted meanwhile
+    if (this._reason !== undefined) return this._reason;
     const w = this._watchers;
     if (w === undefined) this._watchers = watcher;
     else if (w instanceof Set) w.add(watcher);
     else this._watchers = new Set([w, watcher]);
-    this._follow();
     return undefined;
   }
 
@@ -363,8 +371,9 @@ export function onContextAbort<A>(ctx: RequestContext, handler: (arg: A, reason:
   const reason = ctx._abortedReason();
   if (reason !== undefined) return reason;
   if (ctx._hook !== undefined) throw new Error('ctxkit: onContextAbort called twice for one context');
+  ctx._follow(); // may find the parent aborted meanwhile
+  if (ctx._reason !== undefined) return ctx._reason;
   ctx._hook = handler as (arg: never, reason: Error) => void;
   ctx._hookArg = arg;
-  ctx._follow();
   return undefined;
 }

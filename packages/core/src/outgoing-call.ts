@@ -127,7 +127,12 @@ export abstract class OutgoingCall implements ContextWatcher {
       else if (!transportTimed && delay <= MAX_TIMER_MS) this.#timer = setTimeout(onCallDeadline, delay, this);
     }
     if (watched !== undefined) {
-      watched._watch(this);
+      // Aborted since it was asked above (its deadline, as a millisecond ticked): not sent.
+      const late = watched._watch(this);
+      if (late !== undefined) {
+        this.release();
+        return late;
+      }
       this.#watched = watched;
     } else if (ctxSignal !== undefined) this.#ctxLink = follow(ctxSignal, this);
     if (callerSignal != null) this.#callerLink = follow(callerSignal, this);
