@@ -101,9 +101,10 @@ async function freePort(): Promise<number> {
 
 /**
  * A Nest gRPC microservice with ctxkit's server interceptor (through Nest's own channelOptions)
- * and, unless `filter` is false, ctxkit's RPC exception filter.
+ * and, unless `filter` is false, ctxkit's RPC exception filter (logging to `logger`, or with
+ * `'default-logger'` to its default, Nest's `Logger`, which Nest routes to the app's `logger`).
  */
-export async function startGrpcApp(logger: LoggerService, filter = true): Promise<string> {
+export async function startGrpcApp(logger: LoggerService, filter: boolean | 'default-logger' = true): Promise<string> {
   const url = `127.0.0.1:${await freePort()}`;
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(GrpcAppModule, {
     transport: Transport.GRPC,
@@ -115,7 +116,8 @@ export async function startGrpcApp(logger: LoggerService, filter = true): Promis
     },
     logger,
   });
-  if (filter) app.useGlobalFilters(new CtxkitRpcExceptionFilter({ logger }));
+  if (filter === 'default-logger') app.useGlobalFilters(new CtxkitRpcExceptionFilter());
+  else if (filter) app.useGlobalFilters(new CtxkitRpcExceptionFilter({ logger }));
   await listenMicroservice(app);
   return url;
 }

@@ -34,7 +34,7 @@ beforeEach(() => {
   logger = new CaptureLogger();
 });
 
-async function client(filter = true): Promise<ProbeStub> {
+async function client(filter: boolean | 'default-logger' = true): Promise<ProbeStub> {
   const url = await startGrpcApp(logger, filter);
   const stub = new Probe(url, credentials.createInsecure(), { interceptors: [clientInterceptor()] });
   onClose(async () => stub.close());
@@ -111,6 +111,17 @@ describe("Nest's gRPC transport with ctxkit's interceptor and RPC filter", () =>
     expect(errors[0]!.text).toContain(`trace-id ${ctx.traceId}`);
     expect(errors[0]!.text).toContain('secret internals at 10.0.0.7');
     ctx.end();
+  });
+
+  it("the filter's default logger (Nest's Logger, so the app's) writes a bug once, its stack and the context ctxkit", async () => {
+    const stub = await client('default-logger');
+    const ctx = createContext();
+    expect(await runWithContext(ctx, () => statusOf(unary(stub, 'bug')))).toEqual([13, 'internal error']);
+    ctx.end();
+    const errors = logger.at('error');
+    expect(errors.map((l) => l.params.length)).toEqual([2]);
+    expect(errors[0]!.params[0]).toContain('secret internals at 10.0.0.7');
+    expect(errors[0]!.params[1]).toBe('ctxkit');
   });
 
   it('a call that outlives its deadline ends DEADLINE_EXCEEDED, with nothing logged as an error', async () => {

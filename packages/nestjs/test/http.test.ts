@@ -106,6 +106,14 @@ describe.each(adapters)('Nest on %s', (adapter) => {
     expect(timedOut.status).toBe(504);
   });
 
+  it("the filter's default logger (Nest's Logger, so the app's) writes each ending once, in the context ctxkit", async () => {
+    const { port } = await startHttpApp(adapter, { grpcUrl, logger, filter: 'module' });
+    expect((await call(port, '/hang', { 'request-timeout-ms': '30' })).status).toBe(504);
+    await within(logger.waitFor((l) => l.level === 'debug' && l.text.includes('/hang ended')), 5000, 'debug line');
+    const ended = logger.lines.filter((l) => l.level !== 'log' && l.text.includes('/hang'));
+    expect(ended.map((l) => [l.level, l.params])).toEqual([['debug', ['ctxkit']]]);
+  });
+
   it('without the filter, Nest answers 500 for them', async () => {
     const { port } = await startHttpApp(adapter, { grpcUrl, logger, filter: false });
     expect((await call(port, '/grpc/not-found')).status).toBe(500);
