@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { DeadlineExceededError, tryCurrentContext } from '@ctxkit/core';
+import { CancelledError, DeadlineExceededError, tryCurrentContext } from '@ctxkit/core';
 import { serverInterceptor, Status, statusError } from '@ctxkit/grpc';
 import { Controller, type LoggerService, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -10,7 +10,7 @@ import { GrpcMethod, GrpcStreamMethod, type MicroserviceOptions, Transport } fro
 import { interval, map, type Observable, take, toArray } from 'rxjs';
 import { CtxkitRpcExceptionFilter } from '../src/grpc.ts';
 import { listenMicroservice, protoPath } from './helpers.ts';
-import { untilAborted } from './http-app.ts';
+import { untilAborted } from './endings.ts';
 
 export interface Req {
   text: string;
@@ -41,12 +41,14 @@ export function seen(text: string): Seen {
 }
 
 /** A request's text picks the handler's ending. */
-async function answer(text: string): Promise<Seen> {
+export async function answer(text: string): Promise<Seen> {
   switch (text) {
     case 'not-found':
       throw statusError(Status.NOT_FOUND, 'no such order');
     case 'deadline':
       throw new DeadlineExceededError();
+    case 'cancelled':
+      throw new CancelledError();
     case 'bug':
       throw new Error('secret internals at 10.0.0.7');
     case 'slow':
