@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { CancelledError, DeadlineExceededError, tryCurrentContext } from '@ctxkit/core';
@@ -40,6 +40,9 @@ export function seen(text: string): Seen {
   };
 }
 
+/** `slow` handlers emit `started` and `ended` here (with their trace id), for tests to wait on. */
+export const slowCalls = new EventEmitter();
+
 /** A request's text picks the handler's ending. */
 export async function answer(text: string): Promise<Seen> {
   switch (text) {
@@ -52,7 +55,8 @@ export async function answer(text: string): Promise<Seen> {
     case 'bug':
       throw new Error('secret internals at 10.0.0.7');
     case 'slow':
-      await untilAborted();
+      slowCalls.emit('started', tryCurrentContext()?.traceId);
+      await untilAborted().finally(() => slowCalls.emit('ended', tryCurrentContext()?.traceId));
   }
   return seen(text);
 }

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createContext, runWithContext } from '@ctxkit/core';
 import { clientInterceptor } from '@ctxkit/grpc';
 import {
@@ -11,7 +12,7 @@ import {
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Req, type Seen, startGrpcApp } from './grpc-app.ts';
+import { type Req, type Seen, slowCalls, startGrpcApp } from './grpc-app.ts';
 import { CaptureLogger, closeAll, onClose, protoPath } from './helpers.ts';
 
 type Callback<T> = (error: ServiceError | null, value?: T) => void;
@@ -129,6 +130,21 @@ describe("Nest's gRPC transport with ctxkit's interceptor and RPC filter", () =>
     const ctx = createContext({ timeoutMs: 50 });
     expect(await runWithContext(ctx, () => statusOf(unary(stub, 'slow')))).toEqual([4, expect.any(String)]);
     ctx.end();
+    expect(logger.at('error')).toEqual([]);
+  });
+
+  it('a caller that cancels ends the handler CANCELLED, with nothing logged as an error', async () => {
+    const stub = await client();
+    const ctx = createContext();
+    const started = once(slowCalls, 'started');
+    const answer = runWithContext(ctx, () => statusOf(unary(stub, 'slow')));
+    expect(await started).toEqual([ctx.traceId]);
+    const ended = once(slowCalls, 'ended');
+    ctx.cancel();
+    expect(await answer).toEqual([1, expect.any(String)]);
+    expect(await ended).toEqual([ctx.traceId]);
+    // One more call served after the cancelled one ended: the filter has run for it by then.
+    expect(await runWithContext(createContext(), () => statusOf(unary(stub, 'not-found')))).toEqual([5, 'no such order']);
     expect(logger.at('error')).toEqual([]);
   });
 
