@@ -26,6 +26,8 @@ export type { UserResolver } from './resolve-user.js';
 
 // Outgoing calls (gRPC client, fetch, undici): deadline, fail-fast, cancellation, release.
 export { OutgoingCall, callDeadline, abortStatus } from './outgoing-call.js';
+// Admission by budget: a route's least time needed, checked before its handler runs.
+export { admit, checkMinBudget } from './admission.js';
 export { MAX_GRPC_TIMEOUT_MS, parseGrpcTimeout, formatGrpcTimeout, TIMEOUT_HEADER, formatHttpTimeout } from './deadline.js';
 
 // Errors on the wire, and calls made outside any context.

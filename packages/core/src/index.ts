@@ -28,8 +28,11 @@ export { logFields, createLogFields, pinoMixin } from './log.js';
 export type { LogFields, LogFieldNames } from './log.js';
 export { droppedValues } from './drops.js';
 export type { Drop, DropHandler } from './drops.js';
-export { DROP_CHANNEL, MISSING_CONTEXT_CHANNEL } from './diagnostics.js';
-export type { DropMessage, MissingContextMessage } from './diagnostics.js';
+export { DROP_CHANNEL, MISSING_CONTEXT_CHANNEL, REFUSED_CHANNEL } from './diagnostics.js';
+export type { DropMessage, MissingContextMessage, RefusedMessage } from './diagnostics.js';
+
+// Admission by budget: requests refused before their handler ran, for lack of time.
+export { refusedRequests } from './admission.js';
 
 // Outgoing HTTP: fetch and undici carry the context.
 export { createFetch, ctxFetch } from './fetch.js';

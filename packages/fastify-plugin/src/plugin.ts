@@ -1,5 +1,5 @@
 import { type DeadlineExceededError, type RequestContext, runWithContext, tryCurrentContext } from '@ctxkit/core';
-import { compileHttpContext, echoedIds, type HttpContextStarter, httpContextOf } from '@ctxkit/core/adapter';
+import { admit, checkMinBudget, compileHttpContext, echoedIds, type HttpContextStarter, httpContextOf } from '@ctxkit/core/adapter';
 import type {
   FastifyInstance,
   FastifyPluginCallback,
@@ -8,7 +8,7 @@ import type {
   RouteOptions,
 } from 'fastify';
 import fp from 'fastify-plugin';
-import { DeadlineReply, HandlerTimeoutReply, sendDeadline } from './deadline-reply.js';
+import { DeadlineReply, HandlerTimeoutReply, sendDeadline, sendRefusal } from './deadline-reply.js';
 import { guardHandler } from './handler-guard.js';
 import type { CtxkitFastifyOptions } from './options.js';
 import { compileLogBinder, type LogBinder } from './request-log.js';
@@ -22,6 +22,21 @@ declare module 'fastify' {
      * `currentContext()` returns anywhere in the request.
      */
     ctx: RequestContext;
+  }
+  interface FastifyContextConfig {
+    /**
+     * The least time, ms, this route needs to answer usefully. A request whose remaining budget
+     * is below it (or whose deadline has passed, or whose client has left) is refused in
+     * `@ctxkit/fastify`'s `onRequest` hook, before any later hook, the body and the handler:
+     * HTTP 504 with ctxkit's error body, counted in `refusedRequests()` under
+     * `'<METHOD> <route url>'` and published on `REFUSED_CHANNEL`. Default: none (every
+     * request runs, as without the option). A request without a deadline is never refused for
+     * its budget.
+     *
+     * @example
+     * app.get('/report', { config: { minBudgetMs: 200 } }, buildReport);
+     */
+    minBudgetMs?: number | undefined;
   }
 }
 
@@ -46,6 +61,8 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
   const echoRequest = echo.includes('request-id');
   const serverCap = (fastify.initialConfig as { handlerTimeout?: number }).handlerTimeout ?? 0;
   let routeCaps = serverCap > 0;
+  // Reading request.routeOptions builds an object: only once some route declares a budget.
+  let routeBudgets = false;
   const resolveUserHook =
     options.resolveUser === undefined ? undefined : compileResolveUserHook(options.resolveUser, log);
 
@@ -62,6 +79,11 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
 
   fastify.addHook('onRoute', function ctxkitOnRoute(route: RouteOptions) {
     if ((route.handlerTimeout ?? 0) > 0) routeCaps = true;
+    const minBudgetMs = route.config?.minBudgetMs;
+    if (minBudgetMs !== undefined) {
+      checkMinBudget(minBudgetMs, `${String(route.method)} ${route.url}`); // thrown by app.route()
+      routeBudgets = true;
+    }
     route.handler = guardHandler(route.handler);
     if (resolveUserHook !== undefined) route.preHandler = appendHook(route.preHandler, resolveUserHook);
   });
@@ -79,7 +101,8 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
     // A route's handlerTimeout caps the budget, so the context never outlives the moment Fastify
     // gives up on the handler: the smaller budget wins and both answer 504. Reading routeOptions
     // builds an object: only when some route has a handler timeout.
-    const cap = routeCaps ? request.routeOptions.handlerTimeout : 0;
+    const route = routeCaps || routeBudgets ? request.routeOptions : undefined;
+    const cap = route?.handlerTimeout;
     const capped = cap !== undefined && cap > 0;
     // Not request.id as the chain's request id: Fastify's default is a per-process counter
     // (req-1, req-2…), the same in every replica, and requestIdHeader takes it from any client.
@@ -99,6 +122,15 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
         return;
       }
       signal.addEventListener('abort', new DeadlineReply(request, reply), { once: true });
+    }
+    const minBudgetMs = route?.config.minBudgetMs;
+    if (minBudgetMs !== undefined) {
+      const refused = admit(ctx, minBudgetMs, `${request.method} ${route!.url}`, request);
+      if (refused !== undefined) {
+        // Answered from the hook, without done(): no later hook, no body parsing, no handler.
+        runWithContext(ctx, sendRefusal, request, reply, refused);
+        return;
+      }
     }
     runWithContext(ctx, done);
   });
