@@ -36,7 +36,8 @@ export function admit(ctx: RequestContext, minBudgetMs: number, what: string, or
   const signal = ctx.signal;
   if (left > 0 && left >= minBudgetMs && !signal.aborted) return undefined;
   const error = signal.aborted ? (signal.reason as Error) : new DeadlineExceededError(REFUSAL);
-  const counts = (slot.refusals ??= new Map());
+  slot.refusals ??= new Map();
+  const counts = slot.refusals;
   counts.set(what, (counts.get(what) ?? 0) + 1);
   if (refusedChannel.hasSubscribers) {
     const message: RefusedMessage = {

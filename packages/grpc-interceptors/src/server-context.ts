@@ -1,6 +1,6 @@
 import type { Deadline, Metadata } from '@grpc/grpc-js';
 import { CancelledError, DeadlineExceededError, type DropHandler, type OwnedContext, type TrustOption } from '@ctxkit/core';
-import { compileExtractor } from '@ctxkit/core/adapter';
+import { checkMinBudget, compileExtractor } from '@ctxkit/core/adapter';
 import { metadataGetter } from './metadata.js';
 
 /** How the server side builds a call's context; resolved once at set-up. */
@@ -94,4 +94,36 @@ export function abortCallContext(ctx: OwnedContext, call: ServerCallInfo): void 
   const expired = soon >= deadlineMs(call.getDeadline()) || soon >= (ctx.deadline ?? Number.POSITIVE_INFINITY);
   ctx.cancel(expired ? new DeadlineExceededError() : new CancelledError());
   ctx.end();
+}
+
+/**
+ * The least time a method needs: one figure for every method, or figures by name (a full method
+ * path for the interceptor, a handler name for the service wrapper); 0 for the others.
+ */
+export type MinBudgetOption = number | Readonly<Record<string, number>> | undefined;
+
+/**
+ * Compiles `minBudgetMs` into a lookup by method, checked once at set-up. Every method defaults
+ * to 0: only a call whose deadline has passed (or that was cancelled) is refused.
+ * @throws RangeError for a negative or non-finite figure, or a name not in `known` (when given).
+ * @internal
+ */
+export function compileMinBudget(option: MinBudgetOption, known?: readonly string[]): (name: string) => number {
+  if (option === undefined) return noBudget;
+  if (typeof option === 'number') {
+    const all = checkMinBudget(option, 'every method');
+    return () => all;
+  }
+  const table = new Map<string, number>();
+  for (const [name, ms] of Object.entries(option)) {
+    if (known !== undefined && !known.includes(name)) {
+      throw new RangeError(`ctxkit: minBudgetMs names "${name}", which is not a handler of this service (${known.join(', ')})`);
+    }
+    table.set(name, checkMinBudget(ms, name));
+  }
+  return (name) => table.get(name) ?? 0;
+}
+
+function noBudget(): number {
+  return 0;
 }
