@@ -1,7 +1,13 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it } from 'vitest';
-import { admit, checkMinBudget } from './adapter.js';
-import { CancelledError, createContext, DeadlineExceededError, REFUSED_CHANNEL, type RefusedMessage, refusedRequests } from './index.js';
+import { compileAdmission } from './adapter.js';
+import { CancelledError, createContext, DeadlineExceededError, type RequestContext } from './index.js';
+import { REFUSED_CHANNEL, type RefusedMessage, refusedRequests } from './diagnostics-entry.js';
+
+/** One check of a route needing `minBudgetMs`, compiled as an adapter does at set-up. */
+function admit(ctx: RequestContext, minBudgetMs: number, what: string, origin: unknown): Error | undefined {
+  return compileAdmission(minBudgetMs, what)(ctx, what, origin);
+}
 
 /** Spins the CPU until `ms` have passed: a busy event loop, on which no timer can fire. */
 function busy(ms: number): void {
@@ -78,11 +84,11 @@ describe('admission by budget', () => {
     }
   });
 
-  it('checks the option at set-up', () => {
-    expect(checkMinBudget(0, 'GET /a')).toBe(0);
-    expect(() => checkMinBudget(-1, 'GET /a')).toThrowErrorMatchingInlineSnapshot(
+  it('checks the figure at set-up', () => {
+    expect(compileAdmission(0, 'GET /a')).toBeTypeOf('function');
+    expect(() => compileAdmission(-1, 'GET /a')).toThrowErrorMatchingInlineSnapshot(
       `[RangeError: ctxkit: minBudgetMs of GET /a must be a finite number of milliseconds >= 0, got -1]`,
     );
-    expect(() => checkMinBudget(Number.NaN, 'x')).toThrow(RangeError);
+    expect(() => compileAdmission(Number.NaN, 'x')).toThrow(RangeError);
   });
 });

@@ -11,6 +11,30 @@ import { slot } from './storage.js';
 const REFUSAL = 'deadline exceeded: not enough time left to serve this request';
 
 /**
+ * Checks, before a handler runs, whether a request has the least time its route or method needs.
+ * `what` names the route or method, `origin` is what the adapter serves (for channel subscribers).
+ * @returns `undefined` when admitted; else the error to answer with (see {@link compileAdmission}).
+ */
+export type Admission = (ctx: RequestContext, what: string, origin: unknown) => Error | undefined;
+
+/**
+ * Compiles, at set-up, the admission check of a route or method that needs `minBudgetMs`.
+ *
+ * @param where names the route or method in the error thrown for a bad figure.
+ * @throws RangeError when `minBudgetMs` is not a finite number of milliseconds >= 0.
+ * @example
+ * const admit = compileAdmission(route.minBudgetMs, 'GET /report'); // once
+ * const refused = admit(ctx, 'GET /report', request);              // per request
+ * if (refused !== undefined) return answer(refused);
+ */
+export function compileAdmission(minBudgetMs: number, where: string): Admission {
+  checkTimeout(minBudgetMs, `minBudgetMs of ${where}`);
+  return function ctxkitAdmission(ctx, what, origin) {
+    return admit(ctx, minBudgetMs, what, origin);
+  };
+}
+
+/**
  * Decides, before a handler runs, whether a request has the least time its route or method needs.
  * Refused: a context whose deadline has passed, or whose remaining budget is below
  * `minBudgetMs`; and a context already aborted (its client left, its deadline fired) whatever
@@ -28,7 +52,7 @@ const REFUSAL = 'deadline exceeded: not enough time left to serve this request';
  *   when it was aborted (a `CancelledError`: nobody is there to read an answer), else a
  *   {@link DeadlineExceededError} (HTTP 504, gRPC DEADLINE_EXCEEDED).
  */
-export function admit(ctx: RequestContext, minBudgetMs: number, what: string, origin: unknown): Error | undefined {
+function admit(ctx: RequestContext, minBudgetMs: number, what: string, origin: unknown): Error | undefined {
   const deadline = ctx.deadline;
   const left = deadline === undefined ? Number.POSITIVE_INFINITY : deadline - Date.now();
   // The time is compared, not the signal: a deadline that passed while the request waited (an
@@ -52,14 +76,6 @@ export function admit(ctx: RequestContext, minBudgetMs: number, what: string, or
     refusedChannel.publish(message);
   }
   return error;
-}
-
-/**
- * Checks a `minBudgetMs` option at set-up.
- * @throws RangeError when it is not a finite number of milliseconds >= 0.
- */
-export function checkMinBudget(ms: number, what: string): number {
-  return checkTimeout(ms, `minBudgetMs of ${what}`);
 }
 
 /**

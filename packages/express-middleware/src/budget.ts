@@ -1,5 +1,5 @@
 import { DeadlineExceededError, NoContextError } from '@ctxkit/core';
-import { admit, checkMinBudget } from '@ctxkit/core/adapter';
+import { compileAdmission } from '@ctxkit/core/adapter';
 import type { Request, RequestHandler } from 'express';
 import { sendError } from './send-error.js';
 
@@ -28,14 +28,14 @@ export interface RequireBudgetOptions {
  */
 export function requireBudget(minBudgetMs: number, options: RequireBudgetOptions = {}): RequestHandler {
   const name = options.name;
-  checkMinBudget(minBudgetMs, name ?? 'requireBudget()');
+  const admit = compileAdmission(minBudgetMs, name ?? 'requireBudget()');
   return function ctxkitRequireBudget(req, res, next) {
     const ctx = req.ctx as Request['ctx'] | undefined;
     if (ctx === undefined) {
       next(new NoContextError('requireBudget() found no ctxkit context: mount the ctxkit() middleware before it.'));
       return;
     }
-    const refused = admit(ctx, minBudgetMs, name ?? labelOf(req, minBudgetMs), req);
+    const refused = admit(ctx, name ?? labelOf(req, minBudgetMs), req);
     if (refused === undefined) next();
     // A client that left gets nothing (nobody reads it) and nothing after this runs.
     else if (refused instanceof DeadlineExceededError && !res.headersSent) sendError(res, refused, ctx.traceId);

@@ -1,5 +1,5 @@
 import { type DeadlineExceededError, type RequestContext, runWithContext, tryCurrentContext } from '@ctxkit/core';
-import { admit, checkMinBudget, compileHttpContext, echoedIds, type HttpContextStarter, httpContextOf } from '@ctxkit/core/adapter';
+import { type Admission, compileAdmission, compileHttpContext, echoedIds, type HttpContextStarter, httpContextOf } from '@ctxkit/core/adapter';
 import type {
   FastifyInstance,
   FastifyPluginCallback,
@@ -40,6 +40,9 @@ declare module 'fastify' {
   }
 }
 
+/** Where a route's compiled admission check sits in its config. */
+const ADMISSION = Symbol('ctxkit.admission');
+type AdmissionConfig = { [ADMISSION]?: Admission };
 
 function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions, next: (err?: Error) => void): void {
   // Fastify's null logger (logger: false) is its own child: then there is nothing to bind ids
@@ -81,7 +84,10 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
     if ((route.handlerTimeout ?? 0) > 0) routeCaps = true;
     const minBudgetMs = route.config?.minBudgetMs;
     if (minBudgetMs !== undefined) {
-      checkMinBudget(minBudgetMs, `${String(route.method)} ${route.url}`); // thrown by app.route()
+      // Compiled once per route (a bad figure throws from app.route()); Fastify copies the route's
+      // config, symbol keys included, into what request.routeOptions.config returns.
+      const admit = compileAdmission(minBudgetMs, `${String(route.method)} ${route.url}`);
+      route.config = { ...route.config, [ADMISSION]: admit } as typeof route.config;
       routeBudgets = true;
     }
     route.handler = guardHandler(route.handler);
@@ -123,9 +129,9 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
       }
       signal.addEventListener('abort', new DeadlineReply(request, reply), { once: true });
     }
-    const minBudgetMs = route?.config.minBudgetMs;
-    if (minBudgetMs !== undefined) {
-      const refused = admit(ctx, minBudgetMs, `${request.method} ${route!.url}`, request);
+    const admit = (route?.config as AdmissionConfig | undefined)?.[ADMISSION];
+    if (admit !== undefined) {
+      const refused = admit(ctx, `${request.method} ${route!.url}`, request);
       if (refused !== undefined) {
         // Answered from the hook, without done(): no later hook, no body parsing, no handler.
         runWithContext(ctx, sendRefusal, request, reply, refused);

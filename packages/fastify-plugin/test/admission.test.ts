@@ -1,5 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { REFUSED_CHANNEL, type RefusedMessage, refusedRequests } from '@ctxkit/core';
+import { REFUSED_CHANNEL, type RefusedMessage, refusedRequests } from '@ctxkit/core/diagnostics';
 import type { FastifyRequest } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call, closeAll, listen, makeApp } from './helpers.js';

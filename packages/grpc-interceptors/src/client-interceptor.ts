@@ -17,7 +17,7 @@ import {
   injectContext,
   MAX_GRPC_TIMEOUT_MS,
   OutgoingCall,
-  reportMissingContext,
+  reportLostContext,
   type TraceSink,
 } from '@ctxkit/core/adapter';
 import { metadataSetIfAbsent, metadataSetter } from './metadata.js';
@@ -61,7 +61,7 @@ export function clientInterceptor(options: ClientInterceptorOptions = {}): Inter
   return function ctxkitClientInterceptor(callOptions: InterceptorOptions, nextCall: NextCall): InterceptingCall {
     const ctx = tryCurrentContext();
     if (ctx === undefined) {
-      if (missing !== 'ignore') reportMissingContext(missing, `gRPC call ${callOptions.method_definition.path}`);
+      if (missing !== 'ignore') reportLostContext(missing, `gRPC call ${callOptions.method_definition.path}`, undefined);
       return new InterceptingCall(nextCall(callOptions));
     }
     // Core's outgoing-call lifecycle: the earlier of the caller's deadline and the context's,

@@ -1,6 +1,6 @@
 import type { Deadline, Metadata } from '@grpc/grpc-js';
 import { CancelledError, DeadlineExceededError, type DropHandler, type OwnedContext, type TrustOption } from '@ctxkit/core';
-import { checkMinBudget, compileExtractor } from '@ctxkit/core/adapter';
+import { type Admission, compileAdmission, compileExtractor } from '@ctxkit/core/adapter';
 import { metadataGetter } from './metadata.js';
 
 /** How the server side builds a call's context; resolved once at set-up. */
@@ -103,27 +103,24 @@ export function abortCallContext(ctx: OwnedContext, call: ServerCallInfo): void 
 export type MinBudgetOption = number | Readonly<Record<string, number>> | undefined;
 
 /**
- * Compiles `minBudgetMs` into a lookup by method, checked once at set-up. Every method defaults
- * to 0: only a call whose deadline has passed (or that was cancelled) is refused.
+ * Compiles `minBudgetMs` into each method's admission check, once at set-up. Every method
+ * defaults to 0: only a call whose deadline has passed (or that was cancelled) is refused.
  * @throws RangeError for a negative or non-finite figure, or a name not in `known` (when given).
  * @internal
  */
-export function compileMinBudget(option: MinBudgetOption, known?: readonly string[]): (name: string) => number {
-  if (option === undefined) return noBudget;
+export function compileMinBudget(option: MinBudgetOption, known?: readonly string[]): (name: string) => Admission {
+  const none = compileAdmission(0, 'every method');
+  if (option === undefined) return () => none;
   if (typeof option === 'number') {
-    const all = checkMinBudget(option, 'every method');
+    const all = compileAdmission(option, 'every method');
     return () => all;
   }
-  const table = new Map<string, number>();
+  const table = new Map<string, Admission>();
   for (const [name, ms] of Object.entries(option)) {
     if (known !== undefined && !known.includes(name)) {
       throw new RangeError(`ctxkit: minBudgetMs names "${name}", which is not a handler of this service (${known.join(', ')})`);
     }
-    table.set(name, checkMinBudget(ms, name));
+    table.set(name, compileAdmission(ms, name));
   }
-  return (name) => table.get(name) ?? 0;
-}
-
-function noBudget(): number {
-  return 0;
+  return (name) => table.get(name) ?? none;
 }

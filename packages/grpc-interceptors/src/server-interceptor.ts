@@ -6,7 +6,7 @@ import {
   ServerInterceptingCall,
 } from '@grpc/grpc-js';
 import { type OwnedContext, runWithContext } from '@ctxkit/core';
-import { admit } from '@ctxkit/core/adapter';
+import type { Admission } from '@ctxkit/core/adapter';
 import {
   abortCallContext,
   CONTEXT_SLOT,
@@ -71,7 +71,7 @@ class ContextServerCall extends ServerInterceptingCall implements InterceptingSe
   readonly #open: OpenContext;
   #listener: InterceptingServerListener | undefined = undefined;
   readonly #path: string;
-  readonly #minBudgetMs: number;
+  readonly #admit: Admission;
   /** Client and bidi streaming handlers start on metadata; unary and server streaming on half-close. */
   readonly #startsOnMetadata: boolean;
   #ctx: OwnedContext | undefined = undefined;
@@ -79,12 +79,12 @@ class ContextServerCall extends ServerInterceptingCall implements InterceptingSe
   /** Refused before its handler started: nothing more goes on to it. */
   #refused = false;
 
-  constructor(next: ServerInterceptingCallInterface, open: OpenContext, path: string, minBudgetMs: number, startsOnMetadata: boolean) {
+  constructor(next: ServerInterceptingCallInterface, open: OpenContext, path: string, admit: Admission, startsOnMetadata: boolean) {
     super(next);
     this.#next = next;
     this.#open = open;
     this.#path = path;
-    this.#minBudgetMs = minBudgetMs;
+    this.#admit = admit;
     this.#startsOnMetadata = startsOnMetadata;
   }
 
@@ -125,7 +125,7 @@ class ContextServerCall extends ServerInterceptingCall implements InterceptingSe
    * left when it would start. A refused call gets its status here and its handler never starts.
    */
   #refuses(ctx: OwnedContext): boolean {
-    const refused = admit(ctx, this.#minBudgetMs, this.#path, this.#next);
+    const refused = this.#admit(ctx, this.#path, this.#next);
     if (refused === undefined) return false;
     this.#refused = true;
     const { status } = toStatus(refused);

@@ -1,6 +1,6 @@
 import type { Metadata, sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { type OwnedContext, type RequestContext, runWithContext } from '@ctxkit/core';
-import { admit } from '@ctxkit/core/adapter';
+import type { Admission } from '@ctxkit/core/adapter';
 import { type ErrorLogger, errorRecord, logJsonLine } from './error-log.js';
 import {
   abortCallContext,
@@ -78,13 +78,13 @@ function handlerNames(impl: object): string[] {
   return [...names];
 }
 
-function wrapHandler(fn: Handler, self: object, name: string, open: OpenContext, log: ErrorLogger, minBudgetMs: number): Handler {
+function wrapHandler(fn: Handler, self: object, name: string, open: OpenContext, log: ErrorLogger, admit: Admission): Handler {
   return function ctxkitHandler(call, callback) {
     const metadata: Metadata = call.metadata;
     const ctx = metadata.getOpaque(CONTEXT_SLOT) as OwnedContext | undefined;
-    if (ctx !== undefined) return new HandlerRun(fn, self, name, call, callback, ctx, false, log, minBudgetMs).start();
+    if (ctx !== undefined) return new HandlerRun(fn, self, name, call, callback, ctx, false, log, admit).start();
     const own = open(metadata, call);
-    const run = new HandlerRun(fn, self, name, call, callback, own, true, log, minBudgetMs);
+    const run = new HandlerRun(fn, self, name, call, callback, own, true, log, admit);
     return runWithContext(own, () => run.start());
   };
 }
@@ -102,14 +102,14 @@ class HandlerRun {
     readonly ctx: OwnedContext,
     readonly owned: boolean,
     readonly log: ErrorLogger,
-    readonly minBudgetMs: number,
+    readonly admit: Admission,
   ) {}
 
   start(): void {
     if (this.owned) this.watch();
     // Judged now, as the handler would start: a call that waited behind a slow interceptor (after
     // the ctxkit one, or without it) may have no time left, or no caller.
-    const refused = admit(this.ctx, this.minBudgetMs, methodOf(this.call, this.name), this.call);
+    const refused = this.admit(this.ctx, methodOf(this.call, this.name), this.call);
     if (refused !== undefined) {
       this.fail(refused);
       return;

@@ -1,6 +1,6 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import * as grpc from '@grpc/grpc-js';
-import { REFUSED_CHANNEL, type RefusedMessage, refusedRequests } from '@ctxkit/core';
+import { REFUSED_CHANNEL, type RefusedMessage, refusedRequests } from '@ctxkit/core/diagnostics';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serverInterceptor, wrapService } from '../src/index.js';
 import { deferred, probeClient, type Running, type Seen, seen, startServer, unary, within } from './helpers.js';
