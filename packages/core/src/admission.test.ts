@@ -69,14 +69,14 @@ describe('admission by budget', () => {
     const onMessage = (message: unknown) => seen.push(message as RefusedMessage);
     subscribe(REFUSED_CHANNEL, onMessage);
     try {
-      const ctx = createContext({ timeoutMs: 20 });
+      const ctx = createContext({ timeoutMs: 200 });
       const origin = { route: 'r' };
       admit(ctx, 500, 'GET /b', origin);
       expect(seen).toHaveLength(1);
       const [m] = seen;
       expect(m).toMatchObject({ what: 'GET /b', minBudgetMs: 500, traceId: ctx.traceId, requestId: ctx.requestId, origin });
       expect(m!.remainingMs).toBeGreaterThan(0);
-      expect(m!.remainingMs).toBeLessThanOrEqual(20);
+      expect(m!.remainingMs).toBeLessThanOrEqual(200);
       expect(m!.reason).toBeInstanceOf(DeadlineExceededError);
       ctx.end();
     } finally {

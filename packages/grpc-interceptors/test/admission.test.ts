@@ -118,7 +118,7 @@ describe('serverInterceptor minBudgetMs', () => {
 
 describe('a call whose deadline passed while it waited never starts its handler', () => {
   /**
-   * Makes one unary call of 50 ms and returns what was refused meanwhile. The server judges the
+   * Makes one unary call of 300 ms and returns what was refused meanwhile. The server judges the
    * call (refuses it or starts its handler) in the turn in which the slow interceptor lets it on,
    * before any timer, so before the client's own deadline ends the call.
    */
@@ -128,7 +128,9 @@ describe('a call whose deadline passed while it waited never starts its handler'
     const onMessage = (m: unknown) => refused.push(m as RefusedMessage);
     subscribe(REFUSED_CHANNEL, onMessage);
     try {
-      const call = unary(client, {}, new grpc.Metadata(), inMs(50)).catch((e: grpc.ServiceError) => e);
+      // 300 ms, not less: the server must read the call before the client's own timer ends it,
+      // even on a loaded machine.
+      const call = unary(client, {}, new grpc.Metadata(), inMs(300)).catch((e: grpc.ServiceError) => e);
       const error = (await within(5_000, call, 'the call to end')) as grpc.ServiceError;
       expect(error.code).toBe(grpc.status.DEADLINE_EXCEEDED);
       return refused;
@@ -167,7 +169,7 @@ describe('wrapService minBudgetMs', () => {
     const client = await serve(wrapService(impl, { minBudgetMs: { unary: 2_000 } }), { interceptors: [serverInterceptor()] });
     const error = (await unary(client, {}, new grpc.Metadata(), inMs(500)).catch((e: grpc.ServiceError) => e)) as grpc.ServiceError;
     expect(error.code).toBe(grpc.status.DEADLINE_EXCEEDED);
-    const stream = client.serverStream({}, new grpc.Metadata(), inMs(500));
+    const stream = client.serverStream({}, new grpc.Metadata(), inMs(10_000));
     const texts: string[] = [];
     stream.on('data', (s: Seen) => texts.push(s.text));
     await within(5_000, new Promise((resolve) => stream.on('end', resolve)), 'the stream');
