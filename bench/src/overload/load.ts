@@ -6,10 +6,14 @@
  * if it is a 200 that arrived before its client stopped waiting.
  */
 import { Agent, request } from 'node:http';
+import * as grpc from '@grpc/grpc-js';
 import { cpuMicros, failed, ready, serveCommands } from '../lib/ipc.ts';
+import { deserializeJson, serializeJson, WORK_METHOD } from './wire.ts';
 
 /** What one load run is asked to do. */
 export interface LoadPlan {
+  /** HTTP `GET /work`, or the gRPC method with a call deadline (quitters cancel the call). */
+  readonly transport: 'http' | 'grpc';
   readonly port: number;
   readonly ratePerS: number;
   readonly durationMs: number;
@@ -28,6 +32,7 @@ export interface LoadResult {
   /** 200s that arrived before their client stopped waiting. */
   readonly goodput: number;
   readonly late: number;
+  /** HTTP 504 or gRPC DEADLINE_EXCEEDED from the server, before the client stopped waiting. */
   readonly refused504: number;
   readonly otherStatus: number;
   readonly errors: number;
@@ -62,6 +67,8 @@ function percentile(sorted: number[], p: number): number {
 
 async function run(plan: LoadPlan): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: 2_000 });
+  // One channel, as a gRPC client keeps (HTTP/2 multiplexes every call on it).
+  const client = plan.transport === 'grpc' ? new grpc.Client(`127.0.0.1:${plan.port}`, grpc.credentials.createInsecure()) : undefined;
   const rand = random(plan.seed);
   const cpu0 = cpuMicros();
   const t0 = performance.now();
@@ -79,7 +86,55 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
     if (allSent && open === 0) finish();
   };
 
+  const oneGrpc = (c: grpc.Client) => {
+    const quits = rand() < plan.quitShare;
+    const waitMs = quits ? plan.quitMinMs + rand() * (plan.quitMaxMs - plan.quitMinMs) : plan.deadlineMs;
+    const start = performance.now();
+    counts.sent++;
+    open++;
+    let done = false;
+    const call = c.makeUnaryRequest(
+      WORK_METHOD,
+      serializeJson,
+      deserializeJson,
+      {},
+      new grpc.Metadata(),
+      { deadline: Date.now() + plan.deadlineMs },
+      (error) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        const ms = performance.now() - start;
+        if (error === null) {
+          if (ms <= waitMs) {
+            counts.goodput++;
+            good.push(ms);
+          } else counts.late++;
+        } else if (error.code === grpc.status.DEADLINE_EXCEEDED && ms < plan.deadlineMs - 1) {
+          counts.refused504++; // the server's answer, before the client's own deadline
+          refused.push(ms);
+        } else if (error.code === grpc.status.DEADLINE_EXCEEDED) counts.hungUpAtDeadline++;
+        else counts.otherStatus++;
+        settle();
+      },
+    );
+    // A quitter cancels its call (RST_STREAM); the others end at their deadline, by grpc-js.
+    const timer = quits
+      ? setTimeout(() => {
+          if (done) return;
+          done = true;
+          counts.quit++;
+          call.cancel();
+          settle();
+        }, waitMs)
+      : undefined;
+  };
+
   const one = () => {
+    if (client !== undefined) {
+      oneGrpc(client);
+      return;
+    }
     const quits = rand() < plan.quitShare;
     const waitMs = quits ? plan.quitMinMs + rand() * (plan.quitMaxMs - plan.quitMinMs) : plan.deadlineMs;
     const start = performance.now();
@@ -141,6 +196,7 @@ async function run(plan: LoadPlan): Promise<LoadResult> {
   allSent = true;
   if (open > 0) await finished;
   agent.destroy();
+  client?.close();
   good.sort((a, b) => a - b);
   refused.sort((a, b) => a - b);
   return {

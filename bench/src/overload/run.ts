@@ -1,12 +1,13 @@
 /**
- * The overload scenario (issue 21): a Fastify service in front of a downstream of fixed capacity,
+ * The overload scenario (issue 21): a Fastify (and a gRPC) service in front of a downstream of fixed capacity,
  * pushed past that capacity by an open loop of clients of which 30 % give up early, with and
  * without ctxkit, in the same run, alternating, in repeated rounds. Reports goodput (200s that
  * arrived before their client stopped waiting) per second, CPU, the work left running for nobody
  * once every client is gone, and how fast a request below a route's `minBudgetMs` is refused.
  *
- *   npm run bench:overload                 # 3 rounds × 2 variants × 5 s, ~1 min → results/overload.md
+ *   npm run bench:overload                 # 3 rounds × (HTTP, gRPC) × 2 variants × 5 s, ~3 min → results/overload.md
  *   npm run bench:overload -- --quick      # 1 round × 2 s, a smoke run → results/tmp/overload-quick.md
+ *   npm run bench:overload -- --only http  # one transport
  *
  * Every process is its own (downstream, service, load generator); only 127.0.0.1. Every run is
  * bounded: a fixed number of arrivals, each client waiting at most its deadline, a watchdog.
@@ -19,6 +20,9 @@ import type { LoadPlan, LoadResult } from './load.ts';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
+const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
+type Transport = 'http' | 'grpc';
+const TRANSPORTS: Transport[] = only === 'http' || only === 'grpc' ? [only] : ['http', 'grpc'];
 const flag = (name: string, fallback: number): number => {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? Number(argv[i + 1]) : fallback;
@@ -41,12 +45,14 @@ const config = {
 const capacityPerS = (config.slots * 1000) / config.queryMs;
 const ratePerS = Math.round(capacityPerS * config.overload);
 const VARIANTS = {
-  bare: 'service: Fastify + the global fetch; downstream: Fastify, a waiter or query stops when its caller hangs up (request.signal)',
-  ctxkit:
+  'http bare': 'service: Fastify + the global fetch; downstream: Fastify, a waiter or query stops when its caller hangs up (request.signal)',
+  'http ctxkit':
     'service: @ctxkit/fastify (route minBudgetMs = query time) + ctxFetch; downstream: @ctxkit/fastify (trust internal, ' +
     'route minBudgetMs = query time), a waiter or query stops when its context aborts, a query that cannot finish in the budget left is not begun',
+  'grpc bare': 'service: grpc-js + the global fetch (the client sets a call deadline; quitters cancel the call); downstream as http bare',
+  'grpc ctxkit': 'service: serverInterceptor + wrapService (minBudgetMs = query time) + ctxFetch; downstream as http ctxkit',
 } as const;
-type Variant = keyof typeof VARIANTS;
+type Variant = 'bare' | 'ctxkit';
 
 // Whatever happens, no child outlives the run.
 const watchdog = setTimeout(() => {
@@ -63,6 +69,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 interface Round {
+  readonly transport: Transport;
   readonly variant: Variant;
   readonly round: number;
   readonly load: LoadResult;
@@ -76,15 +83,15 @@ interface Round {
   readonly orphansGoneMs: number | undefined;
 }
 
-async function startPair(variant: Variant): Promise<{ downstream: Child; service: Child }> {
+async function startPair(variant: Variant, transport: Transport = 'http'): Promise<{ downstream: Child; service: Child }> {
   const downstream = await startChild(`downstream-${variant}`, 'overload/servers.ts', [
     'downstream',
     variant,
     String(config.slots),
     String(config.queryMs),
   ]);
-  const service = await startChild(`service-${variant}`, 'overload/servers.ts', [
-    'service',
+  const service = await startChild(`service-${transport}-${variant}`, 'overload/servers.ts', [
+    transport === 'http' ? 'service' : 'grpc-service',
     variant,
     String(downstream.info.port),
     String(config.queryMs),
@@ -92,16 +99,26 @@ async function startPair(variant: Variant): Promise<{ downstream: Child; service
   return { downstream, service };
 }
 
-async function oneRound(load: Child, variant: Variant, round: number): Promise<Round> {
-  const { downstream, service } = await startPair(variant);
+async function oneRound(load: Child, transport: Transport, variant: Variant, round: number): Promise<Round> {
+  const { downstream, service } = await startPair(variant, transport);
   try {
-    // Warm-up, within capacity: the JIT's first work is not counted as the variant's CPU.
     const port = service.info.port as number;
-    for (let i = 0; i < 40; i++) {
-      await Promise.all(Array.from({ length: config.slots }, () => timedGet(port, { 'request-timeout-ms': '5000' })));
-    }
+    // Warm-up at half the capacity, nobody quitting: the JIT's first work is not the variant's CPU.
+    const warm: LoadPlan = {
+      transport,
+      port,
+      ratePerS: capacityPerS / 2,
+      durationMs: 1_500,
+      deadlineMs: 5_000,
+      quitShare: 0,
+      quitMinMs: 0,
+      quitMaxMs: 0,
+      seed: 1,
+    };
+    await load.request<LoadResult>('run', warm, 60_000);
     const plan: LoadPlan = {
-      port: service.info.port as number,
+      transport,
+      port,
       ratePerS,
       durationMs: config.durationMs,
       deadlineMs: config.deadlineMs,
@@ -125,6 +142,7 @@ async function oneRound(load: Child, variant: Variant, round: number): Promise<R
       if ((await pending()) === 0) orphansGoneMs = performance.now() - t0;
     }
     return {
+      transport,
       variant,
       round,
       load: result,
@@ -243,40 +261,44 @@ function report(rounds: Round[], refusal: RefusalFigures, wallMs: number): strin
   lines.push(`Command: \`npm run bench:overload${quick ? ' -- --quick' : ''}\` (${(wallMs / 1000).toFixed(0)} s). Node ${process.version}, ${new Date().toISOString()}.`);
   lines.push('');
   lines.push(
-    `A downstream of ${config.slots} slots × ${config.queryMs} ms (capacity ${f0(capacityPerS)} answers/s) behind a Fastify service; ` +
+    `A downstream of ${config.slots} slots × ${config.queryMs} ms (capacity ${f0(capacityPerS)} answers/s) behind a Fastify service and, in its own rounds, a gRPC one; ` +
       `an open loop of ${ratePerS} requests/s (${config.overload}× capacity) for ${secs} s per round, ${config.rounds} round(s), variants alternating. ` +
-      `Every client announces and keeps a ${config.deadlineMs} ms deadline (\`request-timeout-ms\`); ` +
+      `Every client announces and keeps a ${config.deadlineMs} ms deadline (HTTP \`request-timeout-ms\`, gRPC the call deadline); ` +
       `${config.quitShare * 100} % give up earlier without saying so, between ${config.quitMinMs} and ${config.quitMaxMs} ms. ` +
       'Goodput: 200s that arrived before their client stopped waiting, per second of the run (first arrival to last client settled). ' +
         'CPU: the service and downstream processes, over the same time.',
   );
   lines.push('');
-  lines.push('| variant | round | goodput /s | of capacity | late 200s | 504s | clients hung up (deadline / quit) | p50 / p99 good, ms | CPU ms/s (service + downstream) | CPU µs per good answer | downstream queries started / completed | work left for nobody at the end | gone after |');
-  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  lines.push('| transport | variant | round | goodput /s | of capacity | late 200s | 504s | clients hung up (deadline / quit) | p50 / p99 good, ms | CPU ms/s (service + downstream) | CPU µs per good answer | downstream queries started / completed | work left for nobody at the end | gone after |');
+  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rounds) {
     const cpu = r.serviceCpuMs + r.downstreamCpuMs;
     lines.push(
-      `| ${r.variant} | ${r.round} | ${f0(r.load.goodput / perS(r))} | ${f0((100 * r.load.goodput) / perS(r) / capacityPerS)} % | ${r.load.late} | ${r.load.refused504} | ${r.load.hungUpAtDeadline} / ${r.load.quit} | ` +
+      `| ${r.transport} | ${r.variant} | ${r.round} | ${f0(r.load.goodput / perS(r))} | ${f0((100 * r.load.goodput) / perS(r) / capacityPerS)} % | ${r.load.late} | ${r.load.refused504} | ${r.load.hungUpAtDeadline} / ${r.load.quit} | ` +
         `${f0(r.load.p50Ms)} / ${f0(r.load.p99Ms)} | ${f0(r.serviceCpuMs / perS(r))} + ${f0(r.downstreamCpuMs / perS(r))} | ${r.load.goodput === 0 ? '—' : f0((cpu * 1000) / r.load.goodput)} | ` +
         `${r.downstream.queries} / ${r.downstream.completed} | ${r.orphansAtEnd} | ${r.orphansGoneMs === undefined ? 'still there at 2 s' : `${f0(r.orphansGoneMs)} ms`} |`,
     );
   }
   lines.push('');
-  const by = (v: Variant, pick: (r: Round) => number) => median(rounds.filter((r) => r.variant === v).map(pick));
-  const goodBare = by('bare', (r) => r.load.goodput / perS(r));
-  const goodCtx = by('ctxkit', (r) => r.load.goodput / perS(r));
-  const ratios = rounds
-    .filter((r) => r.variant === 'ctxkit')
-    .map((r) => {
-      const bare = rounds.find((b) => b.variant === 'bare' && b.round === r.round);
-      return bare === undefined || bare.load.goodput === 0 ? Number.POSITIVE_INFINITY : r.load.goodput / bare.load.goodput;
-    });
-  lines.push(
-    `Medians over the rounds: goodput **${f0(goodCtx)}/s with ctxkit vs ${f0(goodBare)}/s without** ` +
-      `(per-round ratio ${ratios.map((x) => (Number.isFinite(x) ? `${f1(x)}×` : '∞')).join(', ')}); ` +
-      `work left for nobody once every client had gone: ${f0(by('ctxkit', (r) => r.orphansAtEnd))} vs ${f0(by('bare', (r) => r.orphansAtEnd))} downstream queries.`,
-  );
-  lines.push('');
+  for (const t of [...new Set(rounds.map((r) => r.transport))]) {
+    const of = rounds.filter((r) => r.transport === t);
+    const by = (v: Variant, pick: (r: Round) => number) => median(of.filter((r) => r.variant === v).map(pick));
+    const ratios = of
+      .filter((r) => r.variant === 'ctxkit')
+      .map((r) => {
+        const bare = of.find((b) => b.variant === 'bare' && b.round === r.round);
+        return bare === undefined || bare.load.goodput === 0 ? Number.POSITIVE_INFINITY : r.load.goodput / bare.load.goodput;
+      });
+    lines.push(
+      `${t === 'http' ? 'HTTP (Fastify)' : 'gRPC'}, medians over the rounds: goodput **${f0(by('ctxkit', (r) => r.load.goodput / perS(r)))}/s with ctxkit ` +
+        `vs ${f0(by('bare', (r) => r.load.goodput / perS(r)))}/s without** ` +
+        `(per-round ratio ${ratios.map((x) => (Number.isFinite(x) ? `${f1(x)}×` : '∞')).join(', ')}); ` +
+        `work left for nobody once every client had gone: ${f0(by('ctxkit', (r) => r.orphansAtEnd))} vs ${f0(by('bare', (r) => r.orphansAtEnd))} downstream queries; ` +
+        `requests refused before their handler ran (ctxkit): ${f0(by('ctxkit', (r) => r.service.refused ?? 0))} a round at the service, ` +
+        `${f0(by('ctxkit', (r) => (r.downstream.tooLate ?? 0) + (r.downstream.leftQueue ?? 0)))} queries dropped at the downstream before they began.`,
+    );
+    lines.push('');
+  }
   lines.push(
     `Refusal below \`minBudgetMs\` (idle ctxkit service, ${refusal.n} sequential requests with a ${Math.floor(config.queryMs / 2)} ms budget on a ${config.queryMs} ms route): ` +
       `server side (Fastify \`reply.elapsedTime\`, request start → 504 written) p50 ${f0(refusal.serverP50Us)} µs, p99 ${f0(refusal.serverP99Us)} µs ` +
@@ -297,10 +319,12 @@ async function main(): Promise<void> {
     for (let round = 1; round <= config.rounds; round++) {
       // Alternate which variant goes first, so neither always meets a warmer machine.
       const order: Variant[] = round % 2 === 1 ? ['bare', 'ctxkit'] : ['ctxkit', 'bare'];
-      for (const variant of order) {
-        const r = await oneRound(load, variant, round);
-        rounds.push(r);
-        console.error(`round ${round} ${variant}: goodput ${f0(r.load.goodput / (r.load.elapsedMs / 1000))}/s, left for nobody ${r.orphansAtEnd}`);
+      for (const transport of TRANSPORTS) {
+        for (const variant of order) {
+          const r = await oneRound(load, transport, variant, round);
+          rounds.push(r);
+          console.error(`round ${round} ${transport} ${variant}: goodput ${f0(r.load.goodput / (r.load.elapsedMs / 1000))}/s, left for nobody ${r.orphansAtEnd}`);
+        }
       }
     }
     const refusal = await refusalLatency();

@@ -1,6 +1,6 @@
 /**
  * Overload scenario, server processes: `node servers.ts downstream <bare|ctxkit> <slots> <queryMs>`
- * or `node servers.ts service <bare|ctxkit> <downstreamPort> <minBudgetMs>`.
+ * or `node servers.ts service|grpc-service <bare|ctxkit> <downstreamPort> <minBudgetMs>`.
  *
  * The downstream is a stand-in for a database behind a connection pool: `slots` queries at a
  * time, each holding its slot for `queryMs`, the others waiting in FIFO order.
@@ -11,6 +11,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { cpuMicros, failed, ready, serveCommands } from '../lib/ipc.ts';
+import { deserializeJson, serializeJson, WORK_METHOD } from './wire.ts';
 
 const [role, ...args] = process.argv.slice(2);
 
@@ -154,14 +155,89 @@ async function service(variant: string, downstreamPort: number, minBudgetMs: num
   return { app, stats: () => ({ ...counts, refused: refusedRequests()['GET /work'] ?? 0 }), refusals: () => ({ refusalUs, pingUs }) };
 }
 
+/**
+ * The same service over gRPC: `Do` calls the downstream once and answers. `bare` is grpc-js and
+ * the global `fetch` (the call's deadline and cancellation are grpc-js's alone: the handler's
+ * downstream call runs on); `ctxkit` adds `serverInterceptor` + `wrapService` with the method's
+ * `minBudgetMs`, and `ctxFetch`.
+ */
+async function grpcService(
+  variant: string,
+  downstreamPort: number,
+  minBudgetMs: number,
+): Promise<{ port: number; close: () => Promise<void>; stats: () => unknown }> {
+  const grpc = await import('@grpc/grpc-js');
+  const url = `http://127.0.0.1:${downstreamPort}/query`;
+  const counts = { requests: 0 };
+  const definition = {
+    do: {
+      path: WORK_METHOD,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: serializeJson,
+      requestDeserialize: deserializeJson,
+      responseSerialize: serializeJson,
+      responseDeserialize: deserializeJson,
+    },
+  } satisfies import('@grpc/grpc-js').ServiceDefinition;
+  let server: import('@grpc/grpc-js').Server;
+  if (variant === 'bare') {
+    server = new grpc.Server();
+    server.addService(definition, {
+      do(_call: unknown, callback: (e: Error | null, v?: unknown) => void) {
+        counts.requests++;
+        fetch(url)
+          .then((res) => res.json())
+          .then((v) => callback(null, v), (e: Error) => callback(e));
+      },
+    });
+  } else if (variant === 'ctxkit') {
+    const { serverInterceptor, wrapService } = await import('@ctxkit/grpc');
+    const { ctxFetch } = await import('@ctxkit/core/fetch');
+    server = new grpc.Server({ interceptors: [serverInterceptor()] });
+    server.addService(
+      definition,
+      wrapService(
+        {
+          async do() {
+            counts.requests++;
+            const res = await ctxFetch(url);
+            return res.json();
+          },
+        },
+        { minBudgetMs: { do: minBudgetMs } },
+      ),
+    );
+  } else {
+    throw new Error(`unknown variant ${variant}`);
+  }
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
+  const { refusedRequests } = await import('@ctxkit/core/diagnostics');
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    stats: () => ({ ...counts, refused: refusedRequests()[WORK_METHOD] ?? 0 }),
+  };
+}
+
 async function main(): Promise<void> {
+  if (role === 'grpc-service') {
+    const { port, close, stats } = await grpcService(args[0]!, Number(args[1]), Number(args[2]));
+    serveCommands({ cpu: () => cpuMicros(), stats }, close);
+    ready({ port });
+    return;
+  }
   const started =
     role === 'downstream'
       ? await downstream(args[0]!, Number(args[1]), Number(args[2]))
       : role === 'service'
         ? await service(args[0]!, Number(args[1]), Number(args[2]))
         : undefined;
-  if (started === undefined) throw new Error('usage: servers.ts downstream <variant> <slots> <queryMs> | service <variant> <port> <minBudgetMs>');
+  if (started === undefined) {
+    throw new Error('usage: servers.ts downstream <variant> <slots> <queryMs> | service|grpc-service <variant> <port> <minBudgetMs>');
+  }
   const { app, stats, refusals } = started;
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
