@@ -28,6 +28,9 @@ export type { UserResolver } from './resolve-user.js';
 // Outgoing calls (gRPC client, fetch, undici): deadline, fail-fast, cancellation, release.
 export { OutgoingCall, callDeadline, abortStatus } from './outgoing-call.js';
 export { MAX_GRPC_TIMEOUT_MS } from './deadline.js';
+// Admission by budget: a route's least time needed, checked before its handler runs.
+export { compileAdmission } from './admission.js';
+export type { Admission } from './admission.js';
 
 // Errors on the wire, and calls made outside any context.
 export { errorResponse, followsAbort, isStatusError } from './http-errors.js';

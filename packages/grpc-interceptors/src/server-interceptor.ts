@@ -6,14 +6,34 @@ import {
   ServerInterceptingCall,
 } from '@grpc/grpc-js';
 import { type OwnedContext, runWithContext } from '@ctxkit/core';
-import { abortCallContext, CONTEXT_SLOT, compileOpenContext, type OpenContext, type ServerContextOptions } from './server-context.js';
+import type { Admission } from '@ctxkit/core/adapter';
+import {
+  abortCallContext,
+  CONTEXT_SLOT,
+  compileMinBudget,
+  compileOpenContext,
+  type MinBudgetOption,
+  type OpenContext,
+  type ServerContextOptions,
+} from './server-context.js';
+import { toStatus } from './status-error.js';
 
 // grpc-js does not export these two types by name.
 type InterceptingServerListener = Parameters<ServerInterceptingCallInterface['start']>[0];
 type PartialStatusObject = Parameters<ServerInterceptingCallInterface['sendStatus']>[0];
 
 /** Options of {@link serverInterceptor}. */
-export interface ServerInterceptorOptions extends ServerContextOptions {}
+export interface ServerInterceptorOptions extends ServerContextOptions {
+  /**
+   * The least time, ms, a method needs to answer usefully: one figure for every method, or
+   * figures by full method path (`{ '/shop.Orders/Create': 50 }`). A call with less left (or
+   * whose deadline has passed, or that was cancelled) is answered DEADLINE_EXCEEDED at the moment
+   * its handler would start, and the handler never starts; counted in `refusedRequests()` under
+   * its path and published on `REFUSED_CHANNEL`. Default 0 for every method: only a call whose
+   * deadline passed while it waited (in a busy server, behind a slow interceptor) is refused.
+   */
+  readonly minBudgetMs?: MinBudgetOption;
+}
 
 /**
  * A grpc-js server interceptor (grpc-js >= 1.10, `new Server({ interceptors })`) that runs every
@@ -31,11 +51,12 @@ export interface ServerInterceptorOptions extends ServerContextOptions {}
  */
 export function serverInterceptor(options: ServerInterceptorOptions = {}): ServerInterceptor {
   const open = compileOpenContext(options);
+  const budgetOf = compileMinBudget(options.minBudgetMs);
   return function ctxkitServerInterceptor(
-    _method: ServerMethodDefinition<unknown, unknown>,
+    method: ServerMethodDefinition<unknown, unknown>,
     call: ServerInterceptingCallInterface,
   ): ServerInterceptingCall {
-    return new ContextServerCall(call, open);
+    return new ContextServerCall(call, open, method.path, budgetOf(method.path), method.requestStream);
   };
 }
 
@@ -49,13 +70,22 @@ class ContextServerCall extends ServerInterceptingCall implements InterceptingSe
   readonly #next: ServerInterceptingCallInterface;
   readonly #open: OpenContext;
   #listener: InterceptingServerListener | undefined = undefined;
+  readonly #path: string;
+  readonly #admit: Admission;
+  /** Client and bidi streaming handlers start on metadata; unary and server streaming on half-close. */
+  readonly #startsOnMetadata: boolean;
   #ctx: OwnedContext | undefined = undefined;
   #finished = false;
+  /** Refused before its handler started: nothing more goes on to it. */
+  #refused = false;
 
-  constructor(next: ServerInterceptingCallInterface, open: OpenContext) {
+  constructor(next: ServerInterceptingCallInterface, open: OpenContext, path: string, admit: Admission, startsOnMetadata: boolean) {
     super(next);
     this.#next = next;
     this.#open = open;
+    this.#path = path;
+    this.#admit = admit;
+    this.#startsOnMetadata = startsOnMetadata;
   }
 
   override start(listener: InterceptingServerListener): void {
@@ -68,10 +98,12 @@ class ContextServerCall extends ServerInterceptingCall implements InterceptingSe
     const ctx = this.#open(metadata, this.#next);
     this.#ctx = ctx;
     metadata.setOpaque(CONTEXT_SLOT, ctx);
+    if (this.#startsOnMetadata && this.#refuses(ctx)) return;
     runWithContext(ctx, receiveMetadata, listener, metadata);
   }
 
   onReceiveMessage(message: unknown): void {
+    if (this.#refused) return;
     const listener = this.#listener!;
     const ctx = this.#ctx;
     if (ctx === undefined) listener.onReceiveMessage(message);
@@ -79,10 +111,26 @@ class ContextServerCall extends ServerInterceptingCall implements InterceptingSe
   }
 
   onReceiveHalfClose(): void {
+    if (this.#refused) return;
     const listener = this.#listener!;
     const ctx = this.#ctx;
     if (ctx === undefined) listener.onReceiveHalfClose();
+    else if (!this.#startsOnMetadata && this.#refuses(ctx)) return;
     else runWithContext(ctx, receiveHalfClose, listener);
+  }
+
+  /**
+   * Admission, at the event that starts the handler: the time is read then, so a call that
+   * waited (in a busy loop's queue, behind an interceptor before this one) is judged on what is
+   * left when it would start. A refused call gets its status here and its handler never starts.
+   */
+  #refuses(ctx: OwnedContext): boolean {
+    const refused = this.#admit(ctx, this.#path, this.#next);
+    if (refused === undefined) return false;
+    this.#refused = true;
+    const { status } = toStatus(refused);
+    this.sendStatus({ code: status.code, details: status.details, metadata: status.metadata });
+    return true;
   }
 
   // grpc-js calls onCancel after every call, also after a status was sent: only a call whose
