@@ -38,7 +38,7 @@ const SCENARIOS: { id: string; run: (env: ScenarioEnv) => Promise<ScenarioResult
 ];
 
 /** The whole run may not take longer than this; then every child is killed and the run fails. */
-const WATCHDOG_S = { full: 25 * 60, quick: 4 * 60 };
+const WATCHDOG_S = { full: 35 * 60, quick: 4 * 60 };
 
 /** Runs this script again on the other Node when `--node` asks for it; returns its exit code. */
 function reexecOn(options: Options): number | undefined {
