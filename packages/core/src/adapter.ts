@@ -26,6 +26,9 @@ export type { UserResolver } from './resolve-user.js';
 
 // Outgoing calls (gRPC client, fetch, undici): deadline, fail-fast, cancellation, release.
 export { OutgoingCall, callDeadline, abortStatus } from './outgoing-call.js';
+// Retries inside the budget, and the guard against retries multiplying across hops.
+export { compileRetry, RetryRun, incomingAttempt, retriesSpent, parsePushback, GRPC_ATTEMPT_KEY, GRPC_PUSHBACK_KEY, PUSHBACK_HEADER } from './retry.js';
+export type { RetryPolicy } from './retry.js';
 export { MAX_GRPC_TIMEOUT_MS, parseGrpcTimeout, formatGrpcTimeout, TIMEOUT_HEADER, formatHttpTimeout } from './deadline.js';
 
 // Errors on the wire, and calls made outside any context.

@@ -106,15 +106,22 @@ export class Context implements OwnedContext {
   _legacyTraceId: string | undefined = undefined;
   /** What a `traceparent` ctxkit starts for this context holds around the parent id, once built. */
   _startedTraceparent: readonly [string, string] | undefined = undefined;
+  /** A root's incoming attempt: how many attempts of this request came before (0: the first). */
+  _attempt = 0;
+  /** Set on a root once one of its calls gave up retrying: its callers should not retry it either. */
+  _retriesSpent = false;
+  /** What reaching a deadline brought forward by {@link _shorten} aborts with (a drain's reason). */
+  _deadlineError: (() => Error) | undefined = undefined;
 
   constructor(
     readonly traceId: string,
     readonly requestId: string,
     /** Replaced by a copy when a context sharing its parent's map is assigned to. */
     public metadata: Map<string, string>,
-    readonly deadline: number | undefined,
+    /** Only ever brought forward, by a drain ({@link _shorten}). */
+    public deadline: number | undefined,
     /** Whether this context's deadline is its own (earlier than its parent's): then it times itself. */
-    readonly _ownDeadline: boolean,
+    public _ownDeadline: boolean,
     readonly _parent: RequestContext | undefined,
     /** Whether `metadata` is the parent's map (a child that added no values). */
     public _sharesValues = false,
@@ -203,7 +210,7 @@ export class Context implements OwnedContext {
   _arm(deadline: number): void {
     const delay = deadline - Date.now();
     if (delay <= 0) {
-      this._abort(new DeadlineExceededError());
+      this._abort(this._deadlineReason());
     } else if (delay <= MAX_TIMER_MS) {
       // Longer delays would fire at once (Node clamps them to 1 ms); such a deadline is
       // reported by remainingMs() but not timed.
@@ -215,7 +222,31 @@ export class Context implements OwnedContext {
 
   /** The deadline passed as a transport timing a call under this context saw it. @internal */
   _expire(): void {
-    this._abort(new DeadlineExceededError());
+    this._abort(this._deadlineReason());
+  }
+
+  _deadlineReason(): Error {
+    return this._deadlineError?.() ?? new DeadlineExceededError();
+  }
+
+  /**
+   * Brings the deadline forward to `deadline` (a server draining): calls started from here on
+   * carry the shorter budget, and reaching it aborts the signal with `error()`. Nothing for a
+   * context already ended or aborted, or whose deadline is already earlier. Children derived
+   * before keep their own deadline value but abort with this context. @internal
+   */
+  _shorten(deadline: number, error: () => Error): void {
+    if (this._ended || this._reason !== undefined || this._controller?.signal.aborted === true) return;
+    if (this.deadline !== undefined && this.deadline <= deadline) return;
+    this.deadline = deadline;
+    this._ownDeadline = true;
+    this._deadlineError = error;
+    if (this._timer !== undefined) {
+      clearTimeout(this._timer);
+      this._timer = undefined;
+    }
+    // A signal not created yet arms the timer when it is.
+    if (this._controller !== undefined) this._arm(deadline);
   }
 
   _abort(reason: Error): void {
@@ -246,5 +277,5 @@ function abortWith(controller: AbortController, reason: Error): void {
 
 function onDeadline(ctx: Context): void {
   ctx._timer = undefined;
-  ctx._abort(new DeadlineExceededError());
+  ctx._abort(ctx._deadlineReason());
 }

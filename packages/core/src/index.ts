@@ -18,7 +18,7 @@ export type { ContextKey, ContextValues, KeyOptions } from './schema.js';
 export type { TrustOption, TrustRule } from './trust.js';
 
 // Errors, and the gRPC status each one means.
-export { CtxkitError, DeadlineExceededError, CancelledError, NoContextError, InvalidMetadataError } from './errors.js';
+export { CtxkitError, DeadlineExceededError, CancelledError, ShutdownError, NoContextError, InvalidMetadataError } from './errors.js';
 export type { CtxkitErrorCode } from './errors.js';
 export { Status, toHttpStatus } from './status.js';
 export type { StatusCode, StatusName } from './status.js';
@@ -36,5 +36,10 @@ export { createFetch, ctxFetch } from './fetch.js';
 export type { CtxFetch, CtxFetchInit, FetchOptions } from './fetch.js';
 export { undiciInterceptor } from './undici-interceptor.js';
 export type { DispatchInterceptorLike, DispatchLike, DispatchHandlerLike, DispatchControllerLike } from './undici-interceptor.js';
-export type { OutgoingOptions } from './outgoing.js';
+export type { OutgoingOptions, HttpRetryOptions } from './outgoing.js';
+export type { RetryOptions } from './retry.js';
+
+// Shutdown as cancellation: drain a server's live contexts, then cancel what remains.
+export { LiveContexts } from './live-contexts.js';
+export type { DrainOptions, DrainReport } from './live-contexts.js';
 export type { MissingContextMode } from './lost-context.js';

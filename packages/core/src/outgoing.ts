@@ -10,6 +10,27 @@ import { checkTimeout, formatHttpTimeout, parseHttpTimeout, TIMEOUT_HEADER } fro
 import { printable } from './errors.js';
 import type { MissingContextMode } from './lost-context.js';
 import { type ContextKey, normalizeKey } from './schema.js';
+import { compileRetry, type RetryOptions, type RetryPolicy } from './retry.js';
+
+/** {@link HttpRetryOptions} compiled. @internal */
+export interface HttpRetry {
+  readonly policy: RetryPolicy;
+  readonly methods: ReadonlySet<string>;
+  readonly statuses: ReadonlySet<number>;
+}
+
+const IDEMPOTENT = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'];
+
+function compileHttpRetry(options: HttpRetryOptions | boolean | undefined): HttpRetry | undefined {
+  const policy = compileRetry(options);
+  if (policy === undefined || policy.maxAttempts === 1) return undefined;
+  const o = typeof options === 'object' ? options : {};
+  return {
+    policy,
+    methods: new Set((o.methods ?? IDEMPOTENT).map((m) => m.toUpperCase())),
+    statuses: new Set(o.statuses ?? [502, 503]),
+  };
+}
 
 /** Options shared by {@link createFetch} and {@link undiciInterceptor}, resolved once. */
 export interface OutgoingOptions {
@@ -29,6 +50,21 @@ export interface OutgoingOptions {
   readonly timeoutHeader?: string | false | undefined;
   /** What a call made outside any context does: `'throw'`, `'warn'` (default, once per call site) or `'ignore'`. */
   readonly missingContext?: MissingContextMode | undefined;
+  /**
+   * Retries inside the call's budget: `true` for the defaults (3 attempts of idempotent methods
+   * on 502, 503 and connection failures, backoff 50 ms doubling up to 1 s with full jitter, no
+   * retry with under 20 ms left), or a policy. Default: none. A request serving a retry
+   * (`request-attempt` > 0) makes one attempt downstream.
+   */
+  readonly retry?: HttpRetryOptions | boolean | undefined;
+}
+
+/** The retry policy of outgoing HTTP calls: core's budget rules, and which calls to retry. */
+export interface HttpRetryOptions extends RetryOptions {
+  /** Methods retried. Default the idempotent ones of RFC 9110: GET, HEAD, OPTIONS, PUT, DELETE. */
+  readonly methods?: readonly string[] | undefined;
+  /** Response statuses retried. Default 502 and 503 (a 503 is also what a draining ctxkit server answers). */
+  readonly statuses?: readonly number[] | undefined;
 }
 
 /** {@link OutgoingOptions} checked and turned into what a call reads. @internal */
@@ -37,6 +73,7 @@ export interface Outgoing {
   readonly timeoutMs: number | undefined;
   readonly timeoutHeader: string | false;
   readonly missingContext: MissingContextMode;
+  readonly retry: HttpRetry | undefined;
 }
 
 /** Checks options once, at set-up. @internal */
@@ -52,6 +89,7 @@ export function compileOutgoing(options: OutgoingOptions): Outgoing {
     timeoutMs: options.timeoutMs === undefined ? undefined : checkTimeout(options.timeoutMs, 'timeoutMs'),
     timeoutHeader: header === undefined ? TIMEOUT_HEADER : header === false ? false : headerName(header),
     missingContext: options.missingContext ?? 'warn',
+    retry: compileHttpRetry(options.retry),
   };
 }
 

@@ -1,11 +1,12 @@
 import {
-  type Metadata,
+  Metadata,
   type ServerInterceptingCallInterface,
   type ServerInterceptor,
   type ServerMethodDefinition,
   ServerInterceptingCall,
 } from '@grpc/grpc-js';
-import { type OwnedContext, runWithContext } from '@ctxkit/core';
+import { type LiveContexts, type OwnedContext, runWithContext, ShutdownError, Status } from '@ctxkit/core';
+import { GRPC_PUSHBACK_KEY, retriesSpent } from '@ctxkit/core/adapter';
 import { abortCallContext, CONTEXT_SLOT, compileOpenContext, type OpenContext, type ServerContextOptions } from './server-context.js';
 
 // grpc-js does not export these two types by name.
@@ -13,7 +14,14 @@ type InterceptingServerListener = Parameters<ServerInterceptingCallInterface['st
 type PartialStatusObject = Parameters<ServerInterceptingCallInterface['sendStatus']>[0];
 
 /** Options of {@link serverInterceptor}. */
-export interface ServerInterceptorOptions extends ServerContextOptions {}
+export interface ServerInterceptorOptions extends ServerContextOptions {
+  /**
+   * The server's live contexts, for shutdown as cancellation ({@link shutdownServer}): every call's
+   * context is added while it runs, and once a drain began new calls are refused with UNAVAILABLE
+   * before their handler starts. Default: none.
+   */
+  readonly live?: LiveContexts | undefined;
+}
 
 /**
  * A grpc-js server interceptor (grpc-js >= 1.10, `new Server({ interceptors })`) that runs every
@@ -31,11 +39,12 @@ export interface ServerInterceptorOptions extends ServerContextOptions {}
  */
 export function serverInterceptor(options: ServerInterceptorOptions = {}): ServerInterceptor {
   const open = compileOpenContext(options);
+  const live = options.live;
   return function ctxkitServerInterceptor(
     _method: ServerMethodDefinition<unknown, unknown>,
     call: ServerInterceptingCallInterface,
   ): ServerInterceptingCall {
-    return new ContextServerCall(call, open);
+    return new ContextServerCall(call, open, live);
   };
 }
 
@@ -48,14 +57,18 @@ export function serverInterceptor(options: ServerInterceptorOptions = {}): Serve
 class ContextServerCall extends ServerInterceptingCall implements InterceptingServerListener {
   readonly #next: ServerInterceptingCallInterface;
   readonly #open: OpenContext;
+  readonly #live: LiveContexts | undefined;
   #listener: InterceptingServerListener | undefined = undefined;
   #ctx: OwnedContext | undefined = undefined;
   #finished = false;
+  /** Refused by a drain: the handler never starts and hears nothing. */
+  #refused = false;
 
-  constructor(next: ServerInterceptingCallInterface, open: OpenContext) {
+  constructor(next: ServerInterceptingCallInterface, open: OpenContext, live: LiveContexts | undefined) {
     super(next);
     this.#next = next;
     this.#open = open;
+    this.#live = live;
   }
 
   override start(listener: InterceptingServerListener): void {
@@ -65,13 +78,22 @@ class ContextServerCall extends ServerInterceptingCall implements InterceptingSe
 
   onReceiveMetadata(metadata: Metadata): void {
     const listener = this.#listener!;
+    const live = this.#live;
+    if (live !== undefined && !live.accepting) {
+      this.#refused = this.#finished = true;
+      const error = new ShutdownError();
+      super.sendStatus({ code: Status.UNAVAILABLE, details: error.message, metadata: new Metadata() });
+      return;
+    }
     const ctx = this.#open(metadata, this.#next);
     this.#ctx = ctx;
+    live?.add(ctx);
     metadata.setOpaque(CONTEXT_SLOT, ctx);
     runWithContext(ctx, () => listener.onReceiveMetadata(metadata));
   }
 
   onReceiveMessage(message: unknown): void {
+    if (this.#refused) return;
     const listener = this.#listener!;
     const ctx = this.#ctx;
     if (ctx === undefined) listener.onReceiveMessage(message);
@@ -79,6 +101,7 @@ class ContextServerCall extends ServerInterceptingCall implements InterceptingSe
   }
 
   onReceiveHalfClose(): void {
+    if (this.#refused) return;
     const listener = this.#listener!;
     const ctx = this.#ctx;
     if (ctx === undefined) listener.onReceiveHalfClose();
@@ -93,14 +116,25 @@ class ContextServerCall extends ServerInterceptingCall implements InterceptingSe
     if (ctx !== undefined && !this.#finished) {
       this.#finished = true;
       abortCallContext(ctx, this.#next);
+      this.#live?.delete(ctx);
     }
-    this.#listener?.onCancel();
+    if (!this.#refused) this.#listener?.onCancel();
   }
 
   override sendStatus(status: PartialStatusObject): void {
+    const ctx = this.#ctx;
     if (!this.#finished) {
       this.#finished = true;
-      this.#ctx?.end();
+      if (ctx !== undefined) {
+        ctx.end();
+        this.#live?.delete(ctx);
+      }
+    }
+    // This request's own calls gave up retrying: retrying it would multiply them (gRFC A6 pushback).
+    if (status.code !== Status.OK && retriesSpent(ctx)) {
+      const metadata = status.metadata?.clone() ?? new Metadata();
+      metadata.set(GRPC_PUSHBACK_KEY, '-1');
+      status = { ...status, metadata };
     }
     super.sendStatus(status);
   }
