@@ -8,13 +8,13 @@ import type { Context, OwnedContext, RequestContext } from './context.js';
 import { checkTimeout } from './deadline.js';
 import { ShutdownError } from './errors.js';
 
-/** What a drain did, counted over the contexts live when it began and those refused meanwhile. */
+/** What a drain did to the contexts live when it began. */
 export interface DrainReport {
   /** Contexts live when the drain began. */
   readonly inFlight: number;
-  /** Of those, how many ended within the drain budget. */
+  /** Of those, how many ended within the drain budget, not cancelled by it. */
   readonly finished: number;
-  /** How many were cancelled with {@link ShutdownError} when the budget ran out. */
+  /** Of those, how many were cancelled with {@link ShutdownError} when the budget ran out. */
   readonly cancelled: number;
   /** How many were still not ended after the grace that follows the cancellation (work left running). */
   readonly left: number;
@@ -81,14 +81,19 @@ export class LiveContexts {
     this.#accepting = false;
     const deadline = start + drainMs;
     if (this.#drainDeadline === undefined || deadline < this.#drainDeadline) this.#drainDeadline = deadline;
-    const inFlight = this.#live.size;
-    for (const ctx of this.#live) shorten(ctx, this.#drainDeadline);
+    const inFlight = [...this.#live];
+    for (const ctx of inFlight) shorten(ctx, this.#drainDeadline);
     await this.#emptyWithin(this.#drainDeadline - Date.now());
-    const remaining = this.#live.size;
-    // Contexts whose signal fired already (their timer) are aborted; the rest are aborted here.
+    // What is still live is cancelled here; a context may have been first, by its own timer.
     for (const ctx of this.#live) ctx.cancel(new ShutdownError());
-    if (remaining > 0) await this.#emptyWithin(graceMs);
-    return { inFlight, finished: inFlight - remaining, cancelled: remaining, left: this.#live.size, durationMs: Date.now() - start };
+    if (this.#live.size > 0) await this.#emptyWithin(graceMs);
+    let cancelled = 0;
+    let left = 0;
+    for (const ctx of inFlight) {
+      if (ctx.signal.aborted && ctx.signal.reason instanceof ShutdownError) cancelled++;
+      if (this.#live.has(ctx)) left++;
+    }
+    return { inFlight: inFlight.length, finished: inFlight.length - cancelled, cancelled, left, durationMs: Date.now() - start };
   }
 
   #emptyWithin(ms: number): Promise<void> {
