@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { defineConfig, type UserConfig } from 'tsdown';
 
 /** The one build of every ctxkit package: ESM and CommonJS with types, for Node 22+. */
-export function packageBuild(entry: string[]): UserConfig {
+export function packageBuild(entry: string[] | Record<string, string>): UserConfig {
   return defineConfig({
     entry,
     format: ['esm', 'cjs'],

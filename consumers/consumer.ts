@@ -1,6 +1,7 @@
 // What a consumer writes, type-checked against the packed tarballs in every module mode. Lines
 // marked @ts-expect-error must fail to compile: a typing that got looser fails the check too.
-import { ctxFetch, currentContext, defineKey, type RequestContext, tryCurrentContext, withTimeout, withValue } from '@ctxkit/core';
+import { currentContext, defineKey, type RequestContext, tryCurrentContext, withTimeout, withValue } from '@ctxkit/core';
+import { ctxFetch } from '@ctxkit/core/fetch';
 import { errorResponse } from '@ctxkit/core/adapter';
 import { ctxkitPropagator } from '@ctxkit/core/otel';
 import { ctxkit as ctxkitExpress, ctxkitErrorHandler as expressErrors } from '@ctxkit/express';

@@ -9,7 +9,7 @@ if (otel) await import('./otel.ts');
 
 const { default: Fastify } = await import('fastify');
 const { ctxkit } = await import('@ctxkit/fastify');
-const { ctxFetch } = await import('@ctxkit/core');
+const { ctxFetch } = await import('@ctxkit/core/fetch');
 
 /** One call the harness asks for: POST `arguments` as JSON to `url`. */
 interface Action {

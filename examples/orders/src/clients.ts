@@ -2,7 +2,7 @@
 // pooled gRPC client's interceptor and the ctxkit fetch carry the request's ids, remaining budget
 // and cancellation on every call.
 import { credentials } from '@grpc/grpc-js';
-import { ctxFetch } from '@ctxkit/core';
+import { ctxFetch } from '@ctxkit/core/fetch';
 import { ClientPool, Status, type StatusName, statusError } from '@ctxkit/grpc';
 import { type HopReport__Output, loadApi } from '@ctxkit-examples/api';
 import { connect } from 'nats';

@@ -1,4 +1,5 @@
-import { ctxFetch, currentContext } from '@ctxkit/core';
+import { currentContext } from '@ctxkit/core';
+import { ctxFetch } from '@ctxkit/core/fetch';
 import { ctxkit, ctxkitErrorHandler } from '@ctxkit/express';
 import express from 'express';
 

@@ -1,7 +1,8 @@
 /** HTTP in core: disconnect detection on real sockets, and the outgoing fetch and undici paths. */
 import { once } from 'node:events';
 import http, { type IncomingHttpHeaders } from 'node:http';
-import { CancelledError, createContext, ctxFetch, undiciInterceptor, type OwnedContext, runWithContext, tryCurrentContext } from '@ctxkit/core';
+import { CancelledError, createContext, type OwnedContext, runWithContext, tryCurrentContext } from '@ctxkit/core';
+import { ctxFetch, undiciInterceptor } from '@ctxkit/core/fetch';
 import { compileHttpContext } from '@ctxkit/core/adapter';
 import { type Case, check, same } from '../harness.ts';
 import { close, hangUp, listen, request, signal } from '../support.ts';

@@ -7,7 +7,8 @@
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { createContext, ctxFetch, runWithContext } from '@ctxkit/core';
+import { createContext, runWithContext } from '@ctxkit/core';
+import { ctxFetch } from '@ctxkit/core/fetch';
 import { ctxkitPropagator, enableOpenTelemetry } from '@ctxkit/core/otel';
 import { clientInterceptor } from '@ctxkit/grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

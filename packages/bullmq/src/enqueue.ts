@@ -1,6 +1,6 @@
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import { type MissingContextMode, tryCurrentContext } from '@ctxkit/core';
-import { contextEnded, reportEndedContext, reportMissingContext } from '@ctxkit/core/adapter';
+import { reportLostContext } from '@ctxkit/core/adapter';
 import { CARRIER_FIELD, carrierOf } from './job-carrier.js';
 
 /** Options of {@link enqueue}: BullMQ's job options and what of the context goes with the job. */
@@ -35,11 +35,10 @@ export function enqueue<T extends object, R = unknown, N extends string = string
   }
   const { allow, missingContext, ...jobOptions } = options;
   const ctx = tryCurrentContext();
+  reportLostContext(missingContext ?? 'warn', `BullMQ enqueue of ${name} to ${queue.name}`, ctx);
   if (ctx === undefined) {
-    reportMissingContext(missingContext ?? 'warn', `BullMQ enqueue of ${name} to ${queue.name}`);
     return queue.add(name as never, data as never, jobOptions) as Promise<Job<T, R, N>>;
   }
-  if (contextEnded(ctx)) reportEndedContext(missingContext ?? 'warn', `BullMQ enqueue of ${name} to ${queue.name}`, ctx);
   const carried = { ...data, [CARRIER_FIELD]: carrierOf(ctx, allow) };
   return queue.add(name as never, carried as never, jobOptions) as Promise<Job<T, R, N>>;
 }

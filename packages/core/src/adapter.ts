@@ -8,14 +8,13 @@
  */
 
 // Carriers: one static accessor per transport; a new transport writes its own pair.
-export { nodeHeadersGetter, recordGetter, recordSetter } from './carrier.js';
+export { recordGetter, recordSetter } from './carrier.js';
 export type { CarrierGetter, CarrierSetter } from './carrier.js';
 
 // Incoming: a context from a carrier. Outgoing: a context into a carrier.
 export { compileExtractor } from './extract.js';
 export type { ExtractOptions, ExtractSource, Extractor } from './extract.js';
-export { injectContext, startedTraceparent } from './inject.js';
-export { startCallTrace } from './call-trace.js';
+export { injectContext } from './inject.js';
 export type { CallSpan, OutgoingCallInfo, TraceSink } from './call-trace.js';
 
 // Node HTTP servers (Fastify, Express): extraction, echoed ids, disconnects, release.
@@ -27,19 +26,13 @@ export type { UserResolver } from './resolve-user.js';
 // Outgoing calls (gRPC client, fetch, undici): deadline, fail-fast, cancellation, release.
 export { OutgoingCall, callDeadline, abortStatus } from './outgoing-call.js';
 // Retries inside the budget, and the guard against retries multiplying across hops.
-export { compileRetry, RetryRun, incomingAttempt, retriesSpent, parsePushback, GRPC_ATTEMPT_KEY, GRPC_PUSHBACK_KEY, PUSHBACK_HEADER } from './retry.js';
+export { compileRetry, RetryRun, retriesSpent, parsePushback, GRPC_ATTEMPT_KEY, GRPC_PUSHBACK_KEY } from './retry.js';
 export type { RetryPolicy } from './retry.js';
-export { MAX_GRPC_TIMEOUT_MS, parseGrpcTimeout, formatGrpcTimeout, TIMEOUT_HEADER, formatHttpTimeout } from './deadline.js';
+export { MAX_GRPC_TIMEOUT_MS } from './deadline.js';
 
 // Errors on the wire, and calls made outside any context.
 export { errorResponse, followsAbort, isStatusError } from './http-errors.js';
 export type { ErrorBody, ErrorResponse } from './http-errors.js';
 export { statusName } from './status.js';
-export { reportMissingContext, reportEndedContext, contextEnded } from './lost-context.js';
-// Transports that report drops themselves (message headers): the default handler, safe text.
-export { countDrop } from './drops.js';
-export { printable } from './errors.js';
+export { reportLostContext } from './lost-context.js';
 export { resolveLogFieldNames } from './log.js';
-
-// Work that outlives its request (messages, jobs): the ids without the deadline and cancellation.
-export { detachedContext } from './detach.js';

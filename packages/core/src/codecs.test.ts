@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatGrpcTimeout, formatHttpTimeout, MAX_GRPC_TIMEOUT_MS, parseGrpcTimeout, parseHttpTimeout, resolveBudget } from './deadline.js';
+import { formatHttpTimeout, parseHttpTimeout, resolveBudget } from './deadline.js';
 import { newSpanId, newTraceId } from './ids.js';
 import { formatTraceparent, isW3CTraceId, parseTraceparent } from './traceparent.js';
 
@@ -54,40 +54,6 @@ describe('traceparent', () => {
     expect(ids.size).toBe(5000);
     for (const id of ids) expect(isW3CTraceId(id)).toBe(true);
     expect(newSpanId()).toMatch(/^[0-9a-f]{16}$/);
-  });
-});
-
-describe('grpc-timeout', () => {
-  it.each([
-    ['1H', 3_600_000],
-    ['2M', 120_000],
-    ['3S', 3000],
-    ['150m', 150],
-    ['1500u', 2],
-    ['1n', 1],
-    ['0m', 0],
-    ['99999999S', 99_999_999_000],
-  ])('%s → %d ms', (value, ms) => {
-    expect(parseGrpcTimeout(value)).toBe(ms);
-  });
-
-  it.each(['', '1', 'm', '-1m', '1.5S', '123456789m', '1x', ' 1m', '1m ', '1 m', '１m'])('rejects %j with a reason', (value) => {
-    const reasons: string[] = [];
-    expect(parseGrpcTimeout(value, (r) => reasons.push(r))).toBeUndefined();
-    expect(reasons).toEqual(['malformed grpc-timeout']);
-  });
-
-  it('formats within 8 digits and round-trips without shortening', () => {
-    fc.assert(
-      fc.property(fc.double({ min: -10, max: 1e13, noNaN: true }), (ms) => {
-        const wire = formatGrpcTimeout(ms);
-        expect(wire).toMatch(/^\d{1,8}[HMSm]$/);
-        const back = parseGrpcTimeout(wire)!;
-        expect(back).toBeGreaterThanOrEqual(Math.min(Math.max(0, Math.ceil(ms)), MAX_GRPC_TIMEOUT_MS));
-        // grpc-js servers read the value with `| 0`: it must stay a positive int32 of ms.
-        expect(back).toBeLessThanOrEqual(2 ** 31 - 1);
-      }),
-    );
   });
 });
 

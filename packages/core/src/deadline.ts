@@ -7,51 +7,11 @@
 export const MAX_TIMER_MS = 2_147_483_647;
 
 /**
- * Longest timeout ctxkit sends over gRPC. grpc-js servers read `grpc-timeout` with `| 0`, so a
- * value past 2^31-1 ms wraps negative and the call times out at once; MAX_TIMER_MS itself goes
- * out as `2147484S` and wraps, one second less (`2147483S`) does not.
+ * Longest timeout ctxkit gives a gRPC call. grpc-js writes the deadline as `grpc-timeout` and its
+ * servers read it back with `| 0`, so a value past 2^31-1 ms wraps negative and the call times
+ * out at once; MAX_TIMER_MS itself goes out as `2147484S` and wraps, one second less does not.
  */
 export const MAX_GRPC_TIMEOUT_MS = MAX_TIMER_MS - 1000;
-
-// https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md: TimeoutValue is at most
-// 8 ASCII digits, TimeoutUnit one of H M S m u n.
-const GRPC_TIMEOUT = /^(\d{1,8})([HMSmun])$/;
-const UNIT_MS: Readonly<Record<string, number>> = {
-  H: 3_600_000,
-  M: 60_000,
-  S: 1000,
-  m: 1,
-  u: 0.001,
-  n: 0.000001,
-};
-
-/**
- * Parses a `grpc-timeout` value (`<1–8 digits><H|M|S|m|u|n>`) into milliseconds, rounded up.
- * Never throws.
- *
- * @returns milliseconds, or `undefined` when malformed (`onReject` says why).
- */
-export function parseGrpcTimeout(value: string | undefined, onReject?: (reason: string) => void): number | undefined {
-  if (value === undefined) return undefined;
-  const m = value.length <= 9 ? GRPC_TIMEOUT.exec(value) : null;
-  if (m === null) {
-    onReject?.('malformed grpc-timeout');
-    return undefined;
-  }
-  return Math.ceil(Number(m[1]) * UNIT_MS[m[2]!]!);
-}
-
-/**
- * Formats milliseconds as a `grpc-timeout` value, in the finest unit that fits 8 digits,
- * clamped to {@link MAX_GRPC_TIMEOUT_MS}. Negative input formats as `0m`.
- */
-export function formatGrpcTimeout(ms: number): string {
-  const t = Math.min(MAX_GRPC_TIMEOUT_MS, Math.max(0, Math.ceil(ms)));
-  if (t < 1e8) return `${t}m`;
-  if (t / 1000 < 1e8) return `${Math.ceil(t / 1000)}S`;
-  if (t / 60_000 < 1e8) return `${Math.ceil(t / 60_000)}M`;
-  return `${Math.min(99_999_999, Math.ceil(t / 3_600_000))}H`;
-}
 
 /** The HTTP header that carries the remaining budget, in integer milliseconds. */
 export const TIMEOUT_HEADER = 'request-timeout-ms';

@@ -2,7 +2,8 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compileExtractor, recordGetter } from './adapter.js';
 import { dropChannel } from './diagnostics.js';
-import { createFetch, DROP_CHANNEL, type DropMessage, MISSING_CONTEXT_CHANNEL, type MissingContextMessage } from './index.js';
+import { DROP_CHANNEL, type DropMessage, MISSING_CONTEXT_CHANNEL, type MissingContextMessage } from './diagnostics-entry.js';
+import { createFetch } from './fetch-entry.js';
 
 const subscribed: Array<[string, (message: unknown) => void]> = [];
 function listen<T>(name: string): T[] {

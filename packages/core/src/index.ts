@@ -16,6 +16,7 @@ export { detach } from './detach.js';
 export { defineKey } from './schema.js';
 export type { ContextKey, ContextValues, KeyOptions } from './schema.js';
 export type { TrustOption, TrustRule } from './trust.js';
+export type { Drop, DropHandler } from './drops.js';
 
 // Errors, and the gRPC status each one means.
 export { CtxkitError, DeadlineExceededError, CancelledError, ShutdownError, NoContextError, InvalidMetadataError } from './errors.js';
@@ -23,20 +24,13 @@ export type { CtxkitErrorCode } from './errors.js';
 export { Status, toHttpStatus } from './status.js';
 export type { StatusCode, StatusName } from './status.js';
 
-// Logs, and incoming values that were dropped (also on diagnostics channels, for APM tools).
+// Logs.
 export { logFields, createLogFields, pinoMixin } from './log.js';
 export type { LogFields, LogFieldNames } from './log.js';
-export { droppedValues } from './drops.js';
-export type { Drop, DropHandler } from './drops.js';
-export { DROP_CHANNEL, MISSING_CONTEXT_CHANNEL } from './diagnostics.js';
-export type { DropMessage, MissingContextMessage } from './diagnostics.js';
 
-// Outgoing HTTP: fetch and undici carry the context.
-export { createFetch, ctxFetch } from './fetch.js';
-export type { CtxFetch, CtxFetchInit, FetchOptions } from './fetch.js';
-export { undiciInterceptor } from './undici-interceptor.js';
-export type { DispatchInterceptorLike, DispatchLike, DispatchHandlerLike, DispatchControllerLike } from './undici-interceptor.js';
-export type { OutgoingOptions, HttpRetryOptions } from './outgoing.js';
+// Options every outgoing transport shares. Outgoing HTTP (fetch, undici) is `@ctxkit/core/fetch`;
+// what was dropped, and calls made outside a context, are `@ctxkit/core/diagnostics`.
+export type { OutgoingOptions } from './outgoing.js';
 export type { RetryOptions } from './retry.js';
 
 // Shutdown as cancellation: drain a server's live contexts, then cancel what remains.

@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { contextEnded, reportEndedContext, reportMissingContext } from './adapter.js';
-import { bindContext, createContext, createFetch, currentContext, detach, NoContextError, runWithContext } from './index.js';
+import { reportLostContext } from './adapter.js';
+import { createFetch } from './fetch-entry.js';
+import { bindContext, createContext, currentContext, detach, NoContextError, runWithContext } from './index.js';
+import { contextEnded, reportEndedContext, reportMissingContext } from './lost-context.js';
 
 // An adapter as users meet it: a fetch made outside any context.
 const noFetch = () => Promise.resolve(new Response(null));
@@ -107,5 +109,16 @@ describe('reportEndedContext', () => {
     const detached = runWithContext(request, () => detach(() => currentContext()));
     request.end();
     expect(contextEnded(detached)).toBe(false);
+  });
+});
+
+describe('reportLostContext', () => {
+  it('reports no context and an ended context, and says nothing of a live one', () => {
+    const live = createContext();
+    expect(() => reportLostContext('throw', 'a send', live)).not.toThrow();
+    expect(() => reportLostContext('throw', 'a send', undefined)).toThrow(/a send outside any request context/);
+    live.end();
+    expect(() => reportLostContext('throw', 'a send', live)).toThrow(new RegExp(`a send at .* under the context of request ${live.requestId}`));
+    expect(() => reportLostContext('ignore', 'a send', live)).not.toThrow();
   });
 });

@@ -32,11 +32,13 @@ const getCallSites = (util as unknown as { getCallSites?: (frames?: number, opti
 function userCallSite(): string {
   if (getCallSites === undefined) return 'unknown'; // a runtime without util.getCallSites()
   const sites = getCallSites(STACK_DEPTH, { sourceMap: true });
-  // [0] this function, [1] reportMissingContext, [2] the adapter that reports.
+  // [0] this function, then this file's reporting functions, then the adapter that reports.
   const own = sites[0]?.scriptName;
-  const adapter = sites[2]?.scriptName;
+  let first = 1;
+  while (first < sites.length && sites[first]!.scriptName === own) first++;
+  const adapter = sites[first]?.scriptName;
   // Called from user code directly (no adapter between), the caller itself is the site.
-  return firstUserSite(sites, 3, own, adapter) ?? firstUserSite(sites, 2, own, undefined) ?? 'unknown';
+  return firstUserSite(sites, first + 1, own, adapter) ?? firstUserSite(sites, first, own, undefined) ?? 'unknown';
 }
 
 function firstUserSite(sites: readonly CallSite[], from: number, own: string | undefined, adapter: string | undefined): string | undefined {
@@ -100,4 +102,14 @@ export function reportEndedContext(mode: MissingContextMode, what: string, ctx: 
   if (warnedEnded.has(site) || warnedEnded.size > 1000) return;
   warnedEnded.add(site);
   process.emitWarning(message, { code: 'CTXKIT_ENDED_CONTEXT' });
+}
+
+/**
+ * The one check a transport makes before it sends: reports `what` done outside any context
+ * ({@link reportMissingContext}) or under one that has ended ({@link reportEndedContext}); does
+ * nothing (one field read) when `ctx` is live. The caller decides what to send without a context.
+ */
+export function reportLostContext(mode: MissingContextMode, what: string, ctx: RequestContext | undefined): void {
+  if (ctx === undefined) reportMissingContext(mode, what);
+  else if (contextEnded(ctx)) reportEndedContext(mode, what, ctx);
 }

@@ -7,6 +7,8 @@ describe('export lists', () => {
     ['@ctxkit/core', 'index'],
     ['@ctxkit/core/adapter', 'adapter'],
     ['@ctxkit/core/otel', 'otel'],
+    ['@ctxkit/core/fetch', 'fetch'],
+    ['@ctxkit/core/diagnostics', 'diagnostics'],
   ])('%s matches exports/%s.json', async (specifier, name) => {
     await checkExportList(packageOf(import.meta.url), specifier, name);
   });

@@ -18,7 +18,7 @@ import {
   injectContext,
   MAX_GRPC_TIMEOUT_MS,
   OutgoingCall,
-  reportMissingContext,
+  reportLostContext,
   type RetryPolicy,
   RetryRun,
   type TraceSink,
@@ -110,7 +110,7 @@ export function clientInterceptor(options: ClientInterceptorOptions = {}): Inter
     const method = callOptions.method_definition;
     const retried = retry !== undefined && !method.requestStream && (retry.methods === undefined || retry.methods(method.path));
     if (ctx === undefined) {
-      if (missing !== 'ignore') reportMissingContext(missing, `gRPC call ${method.path}`);
+      if (missing !== 'ignore') reportLostContext(missing, `gRPC call ${method.path}`, undefined);
       if (!retried) return new InterceptingCall(nextCall(callOptions));
     }
     // Core's outgoing-call lifecycle: the earlier of the caller's deadline and the context's,

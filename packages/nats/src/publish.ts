@@ -1,6 +1,6 @@
 import { createInbox, ErrorCode, headers as natsHeaders, Match, type Msg, type MsgHdrs, type NatsConnection, NatsError, type Payload } from 'nats';
 import { DeadlineExceededError, type MissingContextMode, tryCurrentContext } from '@ctxkit/core';
-import { contextEnded, reportEndedContext, reportMissingContext } from '@ctxkit/core/adapter';
+import { reportLostContext } from '@ctxkit/core/adapter';
 import { outgoingHeaders } from './headers.js';
 
 /** The header naming where a caller publishes its cancellation of a request. */
@@ -36,12 +36,11 @@ export interface RequestOptions extends PublishOptions {
  */
 export function publish(nc: NatsConnection, subject: string, payload?: Payload, options: PublishOptions = {}): void {
   const ctx = tryCurrentContext();
+  reportLostContext(options.missingContext ?? 'warn', `NATS publish to ${subject}`, ctx);
   if (ctx === undefined) {
-    reportMissingContext(options.missingContext ?? 'warn', `NATS publish to ${subject}`);
     nc.publish(subject, payload, options.headers === undefined ? undefined : { headers: options.headers });
     return;
   }
-  if (contextEnded(ctx)) reportEndedContext(options.missingContext ?? 'warn', `NATS publish to ${subject}`, ctx);
   nc.publish(subject, payload, { headers: outgoingHeaders(ctx, options.headers, options.allow) });
 }
 
@@ -55,11 +54,8 @@ export function publish(nc: NatsConnection, subject: string, payload?: Payload, 
  */
 export function contextHeaders(given?: MsgHdrs, options: Omit<PublishOptions, 'headers'> = {}): MsgHdrs {
   const ctx = tryCurrentContext();
-  if (ctx === undefined) {
-    reportMissingContext(options.missingContext ?? 'warn', 'NATS headers');
-    return given ?? natsHeaders();
-  }
-  if (contextEnded(ctx)) reportEndedContext(options.missingContext ?? 'warn', 'NATS headers', ctx);
+  reportLostContext(options.missingContext ?? 'warn', 'NATS headers', ctx);
+  if (ctx === undefined) return given ?? natsHeaders();
   return outgoingHeaders(ctx, given, options.allow);
 }
 
@@ -83,11 +79,10 @@ export const DEADLINE = 'deadline';
 export async function request(nc: NatsConnection, subject: string, payload?: Payload, options: RequestOptions = {}): Promise<Msg> {
   const own = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const ctx = tryCurrentContext();
+  reportLostContext(options.missingContext ?? 'warn', `NATS request to ${subject}`, ctx);
   if (ctx === undefined) {
-    reportMissingContext(options.missingContext ?? 'warn', `NATS request to ${subject}`);
     return translate(nc.request(subject, payload, { timeout: own, headers: options.headers }), false);
   }
-  if (contextEnded(ctx)) reportEndedContext(options.missingContext ?? 'warn', `NATS request to ${subject}`, ctx);
   const signal = ctx.signal;
   if (signal.aborted) throw signal.reason;
   const left = ctx.remainingMs();

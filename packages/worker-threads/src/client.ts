@@ -1,6 +1,6 @@
 import type { MessagePort, Transferable, Worker } from 'node:worker_threads';
 import { CancelledError, DeadlineExceededError, type MissingContextMode, tryCurrentContext } from '@ctxkit/core';
-import { contextEnded, reportEndedContext, reportMissingContext } from '@ctxkit/core/adapter';
+import { reportLostContext } from '@ctxkit/core/adapter';
 import { carrierOf, type ResultMessage, TASK_MARK } from './protocol.js';
 
 /** Options of {@link TaskClient.run}. */
@@ -74,8 +74,7 @@ export function createTaskClient(worker: Worker | MessagePort, options: TaskClie
   return {
     run<R>(task: unknown, runOptions: RunOptions = {}): Promise<R> {
       const ctx = tryCurrentContext();
-      if (ctx === undefined) reportMissingContext(missing, 'worker task');
-      else if (contextEnded(ctx)) reportEndedContext(missing, 'worker task', ctx);
+      reportLostContext(missing, 'worker task', ctx);
       const signal = ctx?.signal;
       if (signal?.aborted) return Promise.reject(signal.reason);
       const now = Date.now();

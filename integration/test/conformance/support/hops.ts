@@ -5,7 +5,8 @@
  */
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { currentContext, createFetch, DeadlineExceededError, type CtxFetch, withTimeout, withValues } from '@ctxkit/core';
+import { currentContext, DeadlineExceededError, withTimeout, withValues } from '@ctxkit/core';
+import { createFetch, type CtxFetch } from '@ctxkit/core/fetch';
 import { ctxkit, ctxkitErrorHandler as fastifyErrorHandler, type CtxkitFastifyOptions } from '@ctxkit/fastify';
 import { clientInterceptor, serverInterceptor, type ServerInterceptorOptions, wrapService } from '@ctxkit/grpc';
 import { Server, ServerCredentials, type ServerUnaryCall } from '@grpc/grpc-js';
