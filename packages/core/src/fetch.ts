@@ -2,7 +2,7 @@ import { finished } from 'node:stream';
 import { checkTimeout } from './deadline.js';
 import { type BaseFetch, type FirstRequest, followRedirects } from './fetch-redirects.js';
 import { reportMissingContext } from './lost-context.js';
-import { compileOutgoing, type Outgoing, type OutgoingOptions, writeHeaders } from './outgoing.js';
+import { compileOutgoing, type HttpRetryOptions, type Outgoing, type OutgoingOptions, writeHeaders } from './outgoing.js';
 import { replayable, withRetries } from './fetch-retry.js';
 import { RetryRun } from './retry.js';
 import { callDeadline, OutgoingCall } from './outgoing-call.js';
@@ -23,6 +23,13 @@ export type CtxFetch = (input: string | URL | Request, init?: CtxFetchInit) => P
 export interface FetchOptions extends OutgoingOptions {
   /** The `fetch` to wrap (undici's, a test double…); default the global `fetch`, looked up per call. */
   readonly fetch?: BaseFetch | undefined;
+  /**
+   * Retries inside the call's budget: `true` for the defaults (3 attempts of idempotent methods
+   * on 502, 503 and connection failures, backoff 50 ms doubling up to 1 s with full jitter, no
+   * retry with under 20 ms left), or a policy. Default: none. A request serving a retry
+   * (`request-attempt` > 0) makes one attempt downstream.
+   */
+  readonly retry?: HttpRetryOptions | boolean | undefined;
 }
 
 /**

@@ -50,13 +50,6 @@ export interface OutgoingOptions {
   readonly timeoutHeader?: string | false | undefined;
   /** What a call made outside any context does: `'throw'`, `'warn'` (default, once per call site) or `'ignore'`. */
   readonly missingContext?: MissingContextMode | undefined;
-  /**
-   * Retries inside the call's budget: `true` for the defaults (3 attempts of idempotent methods
-   * on 502, 503 and connection failures, backoff 50 ms doubling up to 1 s with full jitter, no
-   * retry with under 20 ms left), or a policy. Default: none. A request serving a retry
-   * (`request-attempt` > 0) makes one attempt downstream.
-   */
-  readonly retry?: HttpRetryOptions | boolean | undefined;
 }
 
 /** The retry policy of outgoing HTTP calls: core's budget rules, and which calls to retry. */
@@ -77,7 +70,7 @@ export interface Outgoing {
 }
 
 /** Checks options once, at set-up. @internal */
-export function compileOutgoing(options: OutgoingOptions): Outgoing {
+export function compileOutgoing(options: OutgoingOptions & { readonly retry?: HttpRetryOptions | boolean | undefined }): Outgoing {
   let allow: ((key: string) => boolean) | undefined;
   if (options.allowKeys !== undefined) {
     const allowed = new Set(options.allowKeys.map((k) => (typeof k === 'string' ? normalizeKey(k) : k.name)));
