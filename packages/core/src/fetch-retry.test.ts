@@ -60,7 +60,12 @@ describe('fetch retries', () => {
   it('does not retry POST by default, nor a body that is a stream', async () => {
     const post = await inContext(() => retrying(`${url}/fail/1`, { method: 'POST', body: 'x' }));
     expect(post.status).toBe(503);
-    const body = new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode('x')), c.close()) });
+    const body = new ReadableStream({
+      start(c) {
+        c.enqueue(new TextEncoder().encode('x'));
+        c.close();
+      },
+    });
     const put = await inContext(() => retrying(`${url}/fail/1`, { method: 'PUT', body, duplex: 'half' } as RequestInit));
     expect(put.status).toBe(503);
     expect(seen).toHaveLength(2);

@@ -80,10 +80,8 @@ export function createFetch(options: FetchOptions = {}): CtxFetch {
       call.trace(ctx, { transport: 'http', method, target: url }, headers, out.allow);
       const sent: RequestInit = { ...init, headers, signal: call.controller.signal };
       const retry = out.retry;
-      const run =
-        retry !== undefined && retry.methods.has(method) && replayable(init?.body !== undefined ? init.body : (request?.body ?? null))
-          ? new RetryRun(retry.policy, ctx, deadline)
-          : undefined;
+      const retried = retry?.methods.has(method) === true && replayable(init?.body !== undefined ? init.body : (request?.body ?? null));
+      const run = retried ? new RetryRun(retry!.policy, ctx, deadline) : undefined;
       // Redirects fetch would follow, ctxkit follows, so the context's headers stay on the origin asked for.
       if ((init?.redirect ?? request?.redirect ?? 'follow') !== 'follow') {
         return run === undefined ? send(call, base ?? fetch, input, sent, undefined) : sendRetried(call, base ?? fetch, input, sent, undefined, run, out, headers);

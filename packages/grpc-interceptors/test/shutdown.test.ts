@@ -1,4 +1,4 @@
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { createContext, currentContext, LiveContexts, runWithContext, ShutdownError } from '@ctxkit/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clientInterceptor, Status, serverInterceptor, shutdownServer, wrapService } from '../src/index.js';
