@@ -29,6 +29,9 @@ export { OutgoingCall, callDeadline, abortStatus } from './outgoing-call.js';
 export { compileRetry, RetryRun, retriesSpent, parsePushback, GRPC_ATTEMPT_KEY, GRPC_PUSHBACK_KEY } from './retry.js';
 export type { RetryPolicy } from './retry.js';
 export { MAX_GRPC_TIMEOUT_MS } from './deadline.js';
+// Admission by budget: a route's least time needed, checked before its handler runs.
+export { compileAdmission } from './admission.js';
+export type { Admission } from './admission.js';
 
 // Errors on the wire, and calls made outside any context.
 export { errorResponse, followsAbort, isStatusError } from './http-errors.js';

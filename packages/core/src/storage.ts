@@ -13,6 +13,9 @@ interface Slot {
   readonly als: AsyncLocalStorage<RequestContext>;
   readonly keys: Map<string, KeyDefinition>;
   readonly drops: Map<string, number>;
+  /** Refused requests by route or method; created by the first refusal (a copy of core from
+   * before admission shares a slot without it). */
+  refusals?: Map<string, number> | undefined;
   /** A tracing bridge (OpenTelemetry), when one is enabled. */
   bridge?: TracingBridge | undefined;
 }

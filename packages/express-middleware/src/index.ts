@@ -6,5 +6,7 @@
 
 export { ctxkit } from './middleware.js';
 export { ctxkitErrorHandler } from './error-handler.js';
+export { requireBudget } from './budget.js';
+export type { RequireBudgetOptions } from './budget.js';
 export type { CtxkitExpressOptions } from './options.js';
 export type { ErrorHandlerOptions, ErrorLogFields, ErrorLogger } from './error-handler.js';

@@ -62,3 +62,13 @@ export function sendDeadline(request: FastifyRequest, reply: FastifyReply, reaso
   markAnswered(reply); // the handler, still running, is not to answer again (see guardHandler)
   sendErrorReply(reply, reason, request.ctx.traceId);
 }
+
+/**
+ * Answers a request refused before its handler ran (see `minBudgetMs`): ctxkit's 504 for a budget
+ * too short or a passed deadline. A request whose client already left gets nothing: nobody reads it,
+ * and the socket is gone.
+ */
+export function sendRefusal(request: FastifyRequest, reply: FastifyReply, reason: Error): void {
+  if (!(reason instanceof DeadlineExceededError)) return;
+  sendErrorReply(reply, reason, request.ctx.traceId);
+}

@@ -1,5 +1,5 @@
 import { type DeadlineExceededError, type RequestContext, runWithContext, tryCurrentContext } from '@ctxkit/core';
-import { compileHttpContext, echoedIds, type HttpContextStarter, httpContextOf } from '@ctxkit/core/adapter';
+import { type Admission, compileAdmission, compileHttpContext, echoedIds, type HttpContextStarter, httpContextOf } from '@ctxkit/core/adapter';
 import type {
   FastifyInstance,
   FastifyPluginCallback,
@@ -8,7 +8,7 @@ import type {
   RouteOptions,
 } from 'fastify';
 import fp from 'fastify-plugin';
-import { DeadlineReply, HandlerTimeoutReply, sendDeadline } from './deadline-reply.js';
+import { DeadlineReply, HandlerTimeoutReply, sendDeadline, sendRefusal } from './deadline-reply.js';
 import { guardHandler } from './handler-guard.js';
 import type { CtxkitFastifyOptions } from './options.js';
 import { compileLogBinder, type LogBinder } from './request-log.js';
@@ -23,8 +23,26 @@ declare module 'fastify' {
      */
     ctx: RequestContext;
   }
+  interface FastifyContextConfig {
+    /**
+     * The least time, ms, this route needs to answer usefully. A request whose remaining budget
+     * is below it (or whose deadline has passed, or whose client has left) is refused in
+     * `@ctxkit/fastify`'s `onRequest` hook, before any later hook, the body and the handler:
+     * HTTP 504 with ctxkit's error body, counted in `refusedRequests()` under
+     * `'<METHOD> <route url>'` and published on `REFUSED_CHANNEL`. Default: none (every
+     * request runs, as without the option). A request without a deadline is never refused for
+     * its budget.
+     *
+     * @example
+     * app.get('/report', { config: { minBudgetMs: 200 } }, buildReport);
+     */
+    minBudgetMs?: number | undefined;
+  }
 }
 
+/** Where a route's compiled admission check sits in its config. */
+const ADMISSION = Symbol('ctxkit.admission');
+type AdmissionConfig = { [ADMISSION]?: Admission };
 
 function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions, next: (err?: Error) => void): void {
   // Fastify's null logger (logger: false) is its own child: then there is nothing to bind ids
@@ -46,6 +64,8 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
   const echoRequest = echo.includes('request-id');
   const serverCap = (fastify.initialConfig as { handlerTimeout?: number }).handlerTimeout ?? 0;
   let routeCaps = serverCap > 0;
+  // Reading request.routeOptions builds an object: only once some route declares a budget.
+  let routeBudgets = false;
   const resolveUserHook =
     options.resolveUser === undefined ? undefined : compileResolveUserHook(options.resolveUser, log);
 
@@ -62,6 +82,14 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
 
   fastify.addHook('onRoute', function ctxkitOnRoute(route: RouteOptions) {
     if ((route.handlerTimeout ?? 0) > 0) routeCaps = true;
+    const minBudgetMs = route.config?.minBudgetMs;
+    if (minBudgetMs !== undefined) {
+      // Compiled once per route (a bad figure throws from app.route()); Fastify copies the route's
+      // config, symbol keys included, into what request.routeOptions.config returns.
+      const admit = compileAdmission(minBudgetMs, `${String(route.method)} ${route.url}`);
+      route.config = { ...route.config, [ADMISSION]: admit } as typeof route.config;
+      routeBudgets = true;
+    }
     route.handler = guardHandler(route.handler);
     if (resolveUserHook !== undefined) route.preHandler = appendHook(route.preHandler, resolveUserHook);
   });
@@ -79,7 +107,8 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
     // A route's handlerTimeout caps the budget, so the context never outlives the moment Fastify
     // gives up on the handler: the smaller budget wins and both answer 504. Reading routeOptions
     // builds an object: only when some route has a handler timeout.
-    const cap = routeCaps ? request.routeOptions.handlerTimeout : 0;
+    const route = routeCaps || routeBudgets ? request.routeOptions : undefined;
+    const cap = route?.handlerTimeout;
     const capped = cap !== undefined && cap > 0;
     // Not request.id as the chain's request id: Fastify's default is a per-process counter
     // (req-1, req-2…), the same in every replica, and requestIdHeader takes it from any client.
@@ -99,6 +128,15 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
         return;
       }
       signal.addEventListener('abort', new DeadlineReply(request, reply), { once: true });
+    }
+    const admit = (route?.config as AdmissionConfig | undefined)?.[ADMISSION];
+    if (admit !== undefined) {
+      const refused = admit(ctx, `${request.method} ${route!.url}`, request);
+      if (refused !== undefined) {
+        // Answered from the hook, without done(): no later hook, no body parsing, no handler.
+        runWithContext(ctx, sendRefusal, request, reply, refused);
+        return;
+      }
     }
     runWithContext(ctx, done);
   });

@@ -1,6 +1,6 @@
 // Type tests (checked by `tsc`, which includes this folder): the plugin's request decoration.
 import type { OwnedContext, RequestContext } from '@ctxkit/core';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import { describe, expectTypeOf, it } from 'vitest';
 import type { CtxkitFastifyOptions } from '../src/index.js';
 
@@ -13,5 +13,13 @@ describe('request.ctx', () => {
 
   it('resolveUser receives the request and returns a user id', () => {
     expectTypeOf<NonNullable<CtxkitFastifyOptions['resolveUser']>>().parameter(0).toEqualTypeOf<FastifyRequest>();
+  });
+});
+
+describe('route config minBudgetMs', () => {
+  it('is an optional number of milliseconds on every route config', () => {
+    expectTypeOf<FastifyContextConfig['minBudgetMs']>().toEqualTypeOf<number | undefined>();
+    expectTypeOf<{ config: { minBudgetMs: 200 } }>().toExtend<RouteShorthandOptions>();
+    expectTypeOf<{ config: { minBudgetMs: '200' } }>().not.toExtend<RouteShorthandOptions>();
   });
 });

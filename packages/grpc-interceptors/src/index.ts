@@ -34,4 +34,4 @@ export { logJsonLine } from './error-log.js';
 export { toStatus } from './status-error.js';
 export type { MappedError } from './status-error.js';
 export type { ErrorLogger, HandlerErrorRecord } from './error-log.js';
-export type { ServerContextOptions } from './server-context.js';
+export type { MinBudgetOption, ServerContextOptions } from './server-context.js';

@@ -1,6 +1,6 @@
 import type { Deadline, Metadata } from '@grpc/grpc-js';
 import { CancelledError, DeadlineExceededError, type DropHandler, type OwnedContext, type TrustOption } from '@ctxkit/core';
-import { compileExtractor, GRPC_ATTEMPT_KEY } from '@ctxkit/core/adapter';
+import { type Admission, compileAdmission, compileExtractor, GRPC_ATTEMPT_KEY } from '@ctxkit/core/adapter';
 import { metadataGetter } from './metadata.js';
 
 /** How the server side builds a call's context; resolved once at set-up. */
@@ -96,4 +96,33 @@ export function abortCallContext(ctx: OwnedContext, call: ServerCallInfo): void 
   const expired = soon >= deadlineMs(call.getDeadline()) || soon >= (ctx.deadline ?? Number.POSITIVE_INFINITY);
   ctx.cancel(expired ? new DeadlineExceededError() : new CancelledError());
   ctx.end();
+}
+
+/**
+ * The least time a method needs: one figure for every method, or figures by name (a full method
+ * path for the interceptor, a handler name for the service wrapper); 0 for the others.
+ */
+export type MinBudgetOption = number | Readonly<Record<string, number>> | undefined;
+
+/**
+ * Compiles `minBudgetMs` into each method's admission check, once at set-up. Every method
+ * defaults to 0: only a call whose deadline has passed (or that was cancelled) is refused.
+ * @throws RangeError for a negative or non-finite figure, or a name not in `known` (when given).
+ * @internal
+ */
+export function compileMinBudget(option: MinBudgetOption, known?: readonly string[]): (name: string) => Admission {
+  const none = compileAdmission(0, 'every method');
+  if (option === undefined) return () => none;
+  if (typeof option === 'number') {
+    const all = compileAdmission(option, 'every method');
+    return () => all;
+  }
+  const table = new Map<string, Admission>();
+  for (const [name, ms] of Object.entries(option)) {
+    if (known !== undefined && !known.includes(name)) {
+      throw new RangeError(`ctxkit: minBudgetMs names "${name}", which is not a handler of this service (${known.join(', ')})`);
+    }
+    table.set(name, compileAdmission(ms, name));
+  }
+  return (name) => table.get(name) ?? none;
 }

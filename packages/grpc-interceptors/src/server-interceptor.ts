@@ -6,8 +6,17 @@ import {
   ServerInterceptingCall,
 } from '@grpc/grpc-js';
 import { type LiveContexts, type OwnedContext, runWithContext, ShutdownError, Status } from '@ctxkit/core';
-import { GRPC_PUSHBACK_KEY, retriesSpent } from '@ctxkit/core/adapter';
-import { abortCallContext, CONTEXT_SLOT, compileOpenContext, type OpenContext, type ServerContextOptions } from './server-context.js';
+import { type Admission, GRPC_PUSHBACK_KEY, retriesSpent } from '@ctxkit/core/adapter';
+import {
+  abortCallContext,
+  CONTEXT_SLOT,
+  compileMinBudget,
+  compileOpenContext,
+  type MinBudgetOption,
+  type OpenContext,
+  type ServerContextOptions,
+} from './server-context.js';
+import { toStatus } from './status-error.js';
 
 // grpc-js does not export these two types by name.
 type InterceptingServerListener = Parameters<ServerInterceptingCallInterface['start']>[0];
@@ -15,6 +24,15 @@ type PartialStatusObject = Parameters<ServerInterceptingCallInterface['sendStatu
 
 /** Options of {@link serverInterceptor}. */
 export interface ServerInterceptorOptions extends ServerContextOptions {
+  /**
+   * The least time, ms, a method needs to answer usefully: one figure for every method, or
+   * figures by full method path (`{ '/shop.Orders/Create': 50 }`). A call with less left (or
+   * whose deadline has passed, or that was cancelled) is answered DEADLINE_EXCEEDED at the moment
+   * its handler would start, and the handler never starts; counted in `refusedRequests()` under
+   * its path and published on `REFUSED_CHANNEL`. Default 0 for every method: only a call whose
+   * deadline passed while it waited (in a busy server, behind a slow interceptor) is refused.
+   */
+  readonly minBudgetMs?: MinBudgetOption;
   /**
    * The server's live contexts, for shutdown as cancellation ({@link shutdownServer}): every call's
    * context is added while it runs, and once a drain began new calls are refused with UNAVAILABLE
@@ -39,12 +57,13 @@ export interface ServerInterceptorOptions extends ServerContextOptions {
  */
 export function serverInterceptor(options: ServerInterceptorOptions = {}): ServerInterceptor {
   const open = compileOpenContext(options);
+  const budgetOf = compileMinBudget(options.minBudgetMs);
   const live = options.live;
   return function ctxkitServerInterceptor(
-    _method: ServerMethodDefinition<unknown, unknown>,
+    method: ServerMethodDefinition<unknown, unknown>,
     call: ServerInterceptingCallInterface,
   ): ServerInterceptingCall {
-    return new ContextServerCall(call, open, live);
+    return new ContextServerCall(call, open, method.path, budgetOf(method.path), method.requestStream, live);
   };
 }
 
@@ -57,18 +76,32 @@ export function serverInterceptor(options: ServerInterceptorOptions = {}): Serve
 class ContextServerCall extends ServerInterceptingCall implements InterceptingServerListener {
   readonly #next: ServerInterceptingCallInterface;
   readonly #open: OpenContext;
-  readonly #live: LiveContexts | undefined;
   #listener: InterceptingServerListener | undefined = undefined;
+  readonly #path: string;
+  readonly #admit: Admission;
+  /** Client and bidi streaming handlers start on metadata; unary and server streaming on half-close. */
+  readonly #startsOnMetadata: boolean;
   #ctx: OwnedContext | undefined = undefined;
   #finished = false;
-  /** Refused by a drain: the handler never starts and hears nothing. */
+  /** Refused before its handler started: nothing more goes on to it. */
   #refused = false;
+  readonly #live: LiveContexts | undefined;
 
-  constructor(next: ServerInterceptingCallInterface, open: OpenContext, live: LiveContexts | undefined) {
+  constructor(
+    next: ServerInterceptingCallInterface,
+    open: OpenContext,
+    path: string,
+    admit: Admission,
+    startsOnMetadata: boolean,
+    live: LiveContexts | undefined,
+  ) {
     super(next);
+    this.#live = live;
     this.#next = next;
     this.#open = open;
-    this.#live = live;
+    this.#path = path;
+    this.#admit = admit;
+    this.#startsOnMetadata = startsOnMetadata;
   }
 
   override start(listener: InterceptingServerListener): void {
@@ -80,15 +113,16 @@ class ContextServerCall extends ServerInterceptingCall implements InterceptingSe
     const listener = this.#listener!;
     const live = this.#live;
     if (live !== undefined && !live.accepting) {
+      // Draining: refused before its handler starts, as UNAVAILABLE (retryable on another replica).
       this.#refused = this.#finished = true;
-      const error = new ShutdownError();
-      super.sendStatus({ code: Status.UNAVAILABLE, details: error.message, metadata: new Metadata() });
+      super.sendStatus({ code: Status.UNAVAILABLE, details: new ShutdownError().message, metadata: new Metadata() });
       return;
     }
     const ctx = this.#open(metadata, this.#next);
     this.#ctx = ctx;
     live?.add(ctx);
     metadata.setOpaque(CONTEXT_SLOT, ctx);
+    if (this.#startsOnMetadata && this.#refuses(ctx)) return;
     runWithContext(ctx, () => listener.onReceiveMetadata(metadata));
   }
 
@@ -105,7 +139,22 @@ class ContextServerCall extends ServerInterceptingCall implements InterceptingSe
     const listener = this.#listener!;
     const ctx = this.#ctx;
     if (ctx === undefined) listener.onReceiveHalfClose();
+    else if (!this.#startsOnMetadata && this.#refuses(ctx)) return;
     else runWithContext(ctx, () => listener.onReceiveHalfClose());
+  }
+
+  /**
+   * Admission, at the event that starts the handler: the time is read then, so a call that
+   * waited (in a busy loop's queue, behind an interceptor before this one) is judged on what is
+   * left when it would start. A refused call gets its status here and its handler never starts.
+   */
+  #refuses(ctx: OwnedContext): boolean {
+    const refused = this.#admit(ctx, this.#path, this.#next);
+    if (refused === undefined) return false;
+    this.#refused = true;
+    const { status } = toStatus(refused);
+    this.sendStatus({ code: status.code, details: status.details, metadata: status.metadata });
+    return true;
   }
 
   // grpc-js calls onCancel after every call, also after a status was sent: only a call whose
@@ -118,7 +167,7 @@ class ContextServerCall extends ServerInterceptingCall implements InterceptingSe
       abortCallContext(ctx, this.#next);
       this.#live?.delete(ctx);
     }
-    if (!this.#refused) this.#listener?.onCancel();
+    this.#listener?.onCancel();
   }
 
   override sendStatus(status: PartialStatusObject): void {

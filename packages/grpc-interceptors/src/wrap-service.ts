@@ -1,13 +1,31 @@
 import type { Metadata, sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { type OwnedContext, type RequestContext, runWithContext } from '@ctxkit/core';
+import type { Admission } from '@ctxkit/core/adapter';
 import { type ErrorLogger, errorRecord, logJsonLine } from './error-log.js';
-import { abortCallContext, CONTEXT_SLOT, compileOpenContext, type OpenContext, type ServerContextOptions } from './server-context.js';
+import {
+  abortCallContext,
+  CONTEXT_SLOT,
+  compileMinBudget,
+  compileOpenContext,
+  type MinBudgetOption,
+  type OpenContext,
+  type ServerContextOptions,
+} from './server-context.js';
 import { StatusError, toStatus } from './status-error.js';
 
 /** Options of {@link wrapService}. */
 export interface WrapServiceOptions extends ServerContextOptions {
   /** Receives unexpected handler errors (answered as INTERNAL). Default: one JSON line on stderr. */
   readonly logger?: ErrorLogger | undefined;
+  /**
+   * The least time, ms, a handler needs to answer usefully: one figure for every handler, or
+   * figures by handler name (`{ create: 50 }`; a name that is not a handler throws). A call with
+   * less left when its handler would start (or whose deadline has passed, or that was cancelled)
+   * is answered DEADLINE_EXCEEDED without running it; counted in `refusedRequests()` under the
+   * method's path and published on `REFUSED_CHANNEL`. Default 0 for every handler: only a call
+   * whose deadline passed before its handler started (behind a slow interceptor) is refused.
+   */
+  readonly minBudgetMs?: MinBudgetOption;
 }
 
 // What every kind of server call has in common (grpc-js does not export its name).
@@ -38,10 +56,15 @@ type Handler = (call: ServerSurfaceCall, callback?: sendUnaryData<unknown>) => u
 export function wrapService<T extends object>(impl: T, options: WrapServiceOptions = {}): T & UntypedServiceImplementation {
   const open = compileOpenContext(options);
   const log = options.logger ?? logJsonLine;
+  const names = handlerNames(impl);
+  const budgetOf = compileMinBudget(
+    options.minBudgetMs,
+    names.filter((name) => typeof (impl as Record<string, unknown>)[name] === 'function'),
+  );
   const wrapped: Record<string, unknown> = {};
-  for (const name of handlerNames(impl)) {
+  for (const name of names) {
     const value = (impl as Record<string, unknown>)[name];
-    wrapped[name] = typeof value === 'function' ? wrapHandler(value as Handler, impl, name, open, log) : value;
+    wrapped[name] = typeof value === 'function' ? wrapHandler(value as Handler, impl, name, open, log, budgetOf(name)) : value;
   }
   return wrapped as T & UntypedServiceImplementation;
 }
@@ -55,13 +78,13 @@ function handlerNames(impl: object): string[] {
   return [...names];
 }
 
-function wrapHandler(fn: Handler, self: object, name: string, open: OpenContext, log: ErrorLogger): Handler {
+function wrapHandler(fn: Handler, self: object, name: string, open: OpenContext, log: ErrorLogger, admit: Admission): Handler {
   return function ctxkitHandler(call, callback) {
     const metadata: Metadata = call.metadata;
     const ctx = metadata.getOpaque(CONTEXT_SLOT) as OwnedContext | undefined;
-    if (ctx !== undefined) return new HandlerRun(fn, self, name, call, callback, ctx, false, log).start();
+    if (ctx !== undefined) return new HandlerRun(fn, self, name, call, callback, ctx, false, log, admit).start();
     const own = open(metadata, call);
-    const run = new HandlerRun(fn, self, name, call, callback, own, true, log);
+    const run = new HandlerRun(fn, self, name, call, callback, own, true, log, admit);
     return runWithContext(own, () => run.start());
   };
 }
@@ -79,10 +102,18 @@ class HandlerRun {
     readonly ctx: OwnedContext,
     readonly owned: boolean,
     readonly log: ErrorLogger,
+    readonly admit: Admission,
   ) {}
 
   start(): void {
     if (this.owned) this.watch();
+    // Judged now, as the handler would start: a call that waited behind a slow interceptor (after
+    // the ctxkit one, or without it) may have no time left, or no caller.
+    const refused = this.admit(this.ctx, methodOf(this.call, this.name), this.call);
+    if (refused !== undefined) {
+      this.fail(refused);
+      return;
+    }
     let result: unknown;
     try {
       result = this.fn.call(this.self, this.call, this.callback === undefined ? undefined : this.respond);

@@ -40,7 +40,9 @@ export class CtxkitExceptionFilter extends BaseExceptionFilter {
 
   constructor(applicationRef?: HttpServer, options: CtxkitExceptionFilterOptions = {}) {
     super(applicationRef);
-    this.#logger = options.logger ?? new Logger('ctxkit');
+    // A Logger without a context of its own: every line names its context, `ctxkit`, once (one
+    // with a context adds it again, which Nest's ConsoleLogger prints as a second line).
+    this.#logger = options.logger ?? new Logger();
   }
 
   override catch(exception: unknown, host: ArgumentsHost): void {

@@ -36,7 +36,9 @@ export class CtxkitRpcExceptionFilter extends BaseRpcExceptionFilter {
 
   constructor(options: CtxkitRpcExceptionFilterOptions = {}) {
     super();
-    this.#logger = options.logger ?? new Logger('ctxkit');
+    // A Logger without a context of its own: every line names its context, `ctxkit`, once (one
+    // with a context adds it again, which Nest's ConsoleLogger prints as a second line).
+    this.#logger = options.logger ?? new Logger();
   }
 
   override catch(exception: unknown, host: ArgumentsHost): Observable<never> {

@@ -47,6 +47,14 @@ describe('one context per request whatever ctxkit adapters a Nest app combines',
     expect(logger.at('error')).toEqual([]);
   });
 
+  it('Express adapter: the middleware both through app.use() and as Nest middleware', async () => {
+    const { port } = await startHttpApp('express', { grpcUrl, logger, expressMiddleware: true, appUseToo: true });
+    expect(await contextsSeen(port)).toEqual(Array(20).fill(1));
+    const expired = await call(port, '/hang', { 'request-timeout-ms': '30' });
+    expect([expired.status, expired.json().code]).toEqual([504, 'DEADLINE_EXCEEDED']);
+    expect(logger.at('error')).toEqual([]);
+  });
+
   it('the plugin registered after create() comes behind Nest middleware, which the README set-up avoids; the plugin says so', async () => {
     const warnings: Error[] = [];
     const onWarning = (w: Error) => warnings.push(w);

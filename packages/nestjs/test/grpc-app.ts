@@ -1,8 +1,8 @@
 import 'reflect-metadata';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { DeadlineExceededError, tryCurrentContext } from '@ctxkit/core';
+import { CancelledError, DeadlineExceededError, tryCurrentContext } from '@ctxkit/core';
 import { serverInterceptor, Status, statusError } from '@ctxkit/grpc';
 import { Controller, type LoggerService, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -10,7 +10,7 @@ import { GrpcMethod, GrpcStreamMethod, type MicroserviceOptions, Transport } fro
 import { interval, map, type Observable, take, toArray } from 'rxjs';
 import { CtxkitRpcExceptionFilter } from '../src/grpc.ts';
 import { listenMicroservice, protoPath } from './helpers.ts';
-import { untilAborted } from './http-app.ts';
+import { untilAborted } from './endings.ts';
 
 export interface Req {
   text: string;
@@ -40,17 +40,23 @@ export function seen(text: string): Seen {
   };
 }
 
+/** `slow` handlers emit `started` and `ended` here (with their trace id), for tests to wait on. */
+export const slowCalls = new EventEmitter();
+
 /** A request's text picks the handler's ending. */
-async function answer(text: string): Promise<Seen> {
+export async function answer(text: string): Promise<Seen> {
   switch (text) {
     case 'not-found':
       throw statusError(Status.NOT_FOUND, 'no such order');
     case 'deadline':
       throw new DeadlineExceededError();
+    case 'cancelled':
+      throw new CancelledError();
     case 'bug':
       throw new Error('secret internals at 10.0.0.7');
     case 'slow':
-      await untilAborted();
+      slowCalls.emit('started', tryCurrentContext()?.traceId);
+      await untilAborted().finally(() => slowCalls.emit('ended', tryCurrentContext()?.traceId));
   }
   return seen(text);
 }
@@ -101,9 +107,10 @@ async function freePort(): Promise<number> {
 
 /**
  * A Nest gRPC microservice with ctxkit's server interceptor (through Nest's own channelOptions)
- * and, unless `filter` is false, ctxkit's RPC exception filter.
+ * and, unless `filter` is false, ctxkit's RPC exception filter (logging to `logger`, or with
+ * `'default-logger'` to its default, Nest's `Logger`, which Nest routes to the app's `logger`).
  */
-export async function startGrpcApp(logger: LoggerService, filter = true): Promise<string> {
+export async function startGrpcApp(logger: LoggerService, filter: boolean | 'default-logger' = true): Promise<string> {
   const url = `127.0.0.1:${await freePort()}`;
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(GrpcAppModule, {
     transport: Transport.GRPC,
@@ -115,7 +122,8 @@ export async function startGrpcApp(logger: LoggerService, filter = true): Promis
     },
     logger,
   });
-  if (filter) app.useGlobalFilters(new CtxkitRpcExceptionFilter({ logger }));
+  if (filter === 'default-logger') app.useGlobalFilters(new CtxkitRpcExceptionFilter());
+  else if (filter) app.useGlobalFilters(new CtxkitRpcExceptionFilter({ logger }));
   await listenMicroservice(app);
   return url;
 }

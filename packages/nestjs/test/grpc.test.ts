@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createContext, runWithContext } from '@ctxkit/core';
 import { clientInterceptor } from '@ctxkit/grpc';
 import {
@@ -11,7 +12,7 @@ import {
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Req, type Seen, startGrpcApp } from './grpc-app.ts';
+import { type Req, type Seen, slowCalls, startGrpcApp } from './grpc-app.ts';
 import { CaptureLogger, closeAll, onClose, protoPath } from './helpers.ts';
 
 type Callback<T> = (error: ServiceError | null, value?: T) => void;
@@ -34,7 +35,7 @@ beforeEach(() => {
   logger = new CaptureLogger();
 });
 
-async function client(filter = true): Promise<ProbeStub> {
+async function client(filter: boolean | 'default-logger' = true): Promise<ProbeStub> {
   const url = await startGrpcApp(logger, filter);
   const stub = new Probe(url, credentials.createInsecure(), { interceptors: [clientInterceptor()] });
   onClose(async () => stub.close());
@@ -113,11 +114,37 @@ describe("Nest's gRPC transport with ctxkit's interceptor and RPC filter", () =>
     ctx.end();
   });
 
+  it("the filter's default logger (Nest's Logger, so the app's) writes a bug once, its stack and the context ctxkit", async () => {
+    const stub = await client('default-logger');
+    const ctx = createContext();
+    expect(await runWithContext(ctx, () => statusOf(unary(stub, 'bug')))).toEqual([13, 'internal error']);
+    ctx.end();
+    const errors = logger.at('error');
+    expect(errors.map((l) => l.params.length)).toEqual([2]);
+    expect(errors[0]!.params[0]).toContain('secret internals at 10.0.0.7');
+    expect(errors[0]!.params[1]).toBe('ctxkit');
+  });
+
   it('a call that outlives its deadline ends DEADLINE_EXCEEDED, with nothing logged as an error', async () => {
     const stub = await client();
     const ctx = createContext({ timeoutMs: 50 });
     expect(await runWithContext(ctx, () => statusOf(unary(stub, 'slow')))).toEqual([4, expect.any(String)]);
     ctx.end();
+    expect(logger.at('error')).toEqual([]);
+  });
+
+  it('a caller that cancels ends the handler CANCELLED, with nothing logged as an error', async () => {
+    const stub = await client();
+    const ctx = createContext();
+    const started = once(slowCalls, 'started');
+    const answer = runWithContext(ctx, () => statusOf(unary(stub, 'slow')));
+    expect(await started).toEqual([ctx.traceId]);
+    const ended = once(slowCalls, 'ended');
+    ctx.cancel();
+    expect(await answer).toEqual([1, expect.any(String)]);
+    expect(await ended).toEqual([ctx.traceId]);
+    // One more call served after the cancelled one ended: the filter has run for it by then.
+    expect(await runWithContext(createContext(), () => statusOf(unary(stub, 'not-found')))).toEqual([5, 'no such order']);
     expect(logger.at('error')).toEqual([]);
   });
 

@@ -72,6 +72,8 @@ export function traceparent(): { header: string; traceId: string } {
 export interface LogLine {
   readonly level: 'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal';
   readonly text: string;
+  /** What came after the message, as given: Nest's ConsoleLogger takes the last string as the context and prints each other one on a line of its own. */
+  readonly params: readonly unknown[];
 }
 
 /** A Nest logger that keeps every line, so tests can say what was logged at which level. */
@@ -111,7 +113,7 @@ export class CaptureLogger implements LoggerService {
 
   #add(level: LogLine['level'], message: unknown, rest: unknown[]): void {
     const parts = [message, ...rest].map((p) => (p instanceof Error ? `${p.name}: ${p.message}\n${p.stack}` : String(p)));
-    const line = { level, text: parts.join(' ') };
+    const line = { level, text: parts.join(' '), params: rest };
     this.lines.push(line);
     this.#waiters = this.#waiters.filter((w) => {
       if (!w.match(line)) return true;

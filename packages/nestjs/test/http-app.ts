@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import type { IncomingMessage } from 'node:http';
-import { currentContext, tryCurrentContext, withTimeout } from '@ctxkit/core';
+import { tryCurrentContext, withTimeout } from '@ctxkit/core';
 import { ctxkit as ctxkitExpress } from '@ctxkit/express';
 import { ctxkit as ctxkitFastify } from '@ctxkit/fastify';
 import { clientInterceptor } from '@ctxkit/grpc';
@@ -39,20 +39,12 @@ import { ClsModule, ClsService } from 'nestjs-cls';
 import { interval, lastValueFrom, map, type Observable, take, toArray } from 'rxjs';
 import { CtxkitExceptionFilter } from '../src/index.ts';
 import type { Req as ProbeReq, Seen } from './grpc-app.ts';
+import { endings, untilAborted } from './endings.ts';
 import { listen, protoPath } from './helpers.ts';
 
 /** The trace id of the context current here, or `'none'`. */
 export function trace(): string {
   return tryCurrentContext()?.traceId ?? 'none';
-}
-
-/** Waits until the current context aborts, then rejects with its reason. */
-export function untilAborted(): Promise<never> {
-  const { signal } = currentContext();
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-  });
 }
 
 export interface ProbeClient {
@@ -163,6 +155,12 @@ class HttpProbeController {
     return { trace: trace(), downstream: all.map((s) => s.traceId) };
   }
 
+  /** The endings the parity test compares with a plain app's answers. */
+  @Get('ending/:name')
+  ending(@Param('name') name: string): Promise<unknown> {
+    return endings((text) => lastValueFrom(this.backend.probe.unary({ text })))[name]!();
+  }
+
   @Get('with-timeout')
   withTimeout(): Promise<never> {
     return withTimeout(20, untilAborted);
@@ -219,6 +217,8 @@ export interface HttpAppOptions {
   readonly hooks?: Hooks;
   /** Also run `@ctxkit/express`'s middleware as Nest middleware (on Fastify: beside the plugin). */
   readonly expressMiddleware?: boolean;
+  /** Express adapter with `expressMiddleware`: `app.use(ctxkit())` as well, so the middleware runs twice. */
+  readonly appUseToo?: boolean;
   /** Fastify: register the plugin after `NestFactory.create()` (behind Nest's middleware engine). */
   readonly pluginLate?: boolean;
   /** nestjs-cls beside ctxkit, its middleware mounted. */
@@ -282,7 +282,7 @@ export async function startHttpApp(adapter: Adapter, options: HttpAppOptions) {
   let app: INestApplication;
   if (adapter === 'express') {
     app = await NestFactory.create(module, new ExpressAdapter(), { logger: options.logger });
-    if (!options.expressMiddleware) app.use(ctxkitExpress(timeouts));
+    if (!options.expressMiddleware || options.appUseToo) app.use(ctxkitExpress(timeouts));
   } else {
     const fastify = new FastifyAdapter();
     if (!options.pluginLate) await fastify.getInstance().register(ctxkitFastify, timeouts);

@@ -106,10 +106,23 @@ describe.each(adapters)('Nest on %s', (adapter) => {
     expect(timedOut.status).toBe(504);
   });
 
-  it('without the filter, Nest answers 500 for them', async () => {
+  it("the filter's default logger (Nest's Logger, so the app's) writes each ending once, in the context ctxkit", async () => {
+    const { port } = await startHttpApp(adapter, { grpcUrl, logger, filter: 'module' });
+    expect((await call(port, '/hang', { 'request-timeout-ms': '30' })).status).toBe(504);
+    await within(logger.waitFor((l) => l.level === 'debug' && l.text.includes('/hang ended')), 5000, 'debug line');
+    const ended = logger.lines.filter((l) => l.level !== 'log' && l.text.includes('/hang'));
+    expect(ended.map((l) => [l.level, l.params])).toEqual([['debug', ['ctxkit']]]);
+  });
+
+  it("without the filter, Nest answers 500 for them; the request's own passed deadline is still ctxkit's 504", async () => {
     const { port } = await startHttpApp(adapter, { grpcUrl, logger, filter: false });
     expect((await call(port, '/grpc/not-found')).status).toBe(500);
     expect((await call(port, '/with-timeout')).status).toBe(500);
+    // The request's own deadline is answered by ctxkit's adapter itself, whatever error handler runs.
+    for (const budget of ['0', '30']) {
+      const expired = await call(port, '/hang', { 'request-timeout-ms': budget });
+      expect([expired.status, expired.json().code]).toEqual([504, 'DEADLINE_EXCEEDED']);
+    }
   });
 
   it("Nest's own exceptions and unknown errors keep Nest's answers; an unknown error is logged", async () => {
