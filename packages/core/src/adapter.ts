@@ -15,7 +15,9 @@ export type { CarrierGetter, CarrierSetter } from './carrier.js';
 export { compileExtractor } from './extract.js';
 export type { ExtractOptions, ExtractSource, Extractor } from './extract.js';
 export { injectContext } from './inject.js';
-export type { CallSpan, OutgoingCallInfo, TraceSink } from './call-trace.js';
+// Tracing with the OpenTelemetry bridge on, for transports no instrumentation sees (messages, jobs).
+export { runConsumerTrace, startCallTrace } from './call-trace.js';
+export type { CallSpan, IncomingMessageInfo, OutgoingCallInfo, TraceSink } from './call-trace.js';
 
 // Node HTTP servers (Fastify, Express): extraction, echoed ids, disconnects, release.
 export { compileHttpContext, echoedIds, httpContextOf } from './http.js';
