@@ -71,7 +71,7 @@ beforeAll(async () => {
     async () => {
       report('orders-slow');
       const { signal } = currentContext();
-      await once(signal, 'abort');
+      if (!signal.aborted) await once(signal, 'abort');
       slowAborted(signal.reason);
     },
     { trust: 'internal' },

@@ -39,6 +39,18 @@ export function enqueue<T extends object, R = unknown, N extends string = string
   if (ctx === undefined) {
     return queue.add(name as never, data as never, jobOptions) as Promise<Job<T, R, N>>;
   }
-  const carried = { ...data, [CARRIER_FIELD]: carrierOf(ctx, allow) };
-  return queue.add(name as never, carried as never, jobOptions) as Promise<Job<T, R, N>>;
+  const { carrier, span } = carrierOf(ctx, allow, queue.name);
+  const carried = { ...data, [CARRIER_FIELD]: carrier };
+  const added = queue.add(name as never, carried as never, jobOptions) as Promise<Job<T, R, N>>;
+  if (span === undefined) return added;
+  return added.then(
+    (job) => {
+      span.end(undefined, undefined);
+      return job;
+    },
+    (error: unknown) => {
+      span.end(undefined, error);
+      throw error;
+    },
+  );
 }

@@ -1,5 +1,5 @@
 import type { RequestContext } from '@ctxkit/core';
-import { type CarrierGetter, injectContext, recordSetter } from '@ctxkit/core/adapter';
+import { type CallSpan, type CarrierGetter, injectContext, recordSetter, startCallTrace } from '@ctxkit/core/adapter';
 
 /** The field of a job's data that carries the context of the code that enqueued it. */
 export const CARRIER_FIELD = '_ctxkit';
@@ -21,12 +21,27 @@ export const jobCarrierGetter: CarrierGetter<Readonly<Record<string, unknown>> |
   },
 };
 
-/** The carrier of `ctx`: its propagated keys, no deadline (a job outlives its request). @internal */
-export function carrierOf(ctx: RequestContext, allow: ((key: string) => boolean) | undefined): JobCarrier {
+/**
+ * The carrier of `ctx`: its propagated keys, no deadline (a job outlives its request). With the
+ * OpenTelemetry bridge on, the job's producer span (`add` on `queue`) is started and its trace
+ * context written; the caller ends it once the job is stored. @internal
+ */
+export function carrierOf(
+  ctx: RequestContext,
+  allow: ((key: string) => boolean) | undefined,
+  queue: string,
+): { readonly carrier: JobCarrier; readonly span: CallSpan | undefined } {
   // A null-prototype object: nothing inherited can be read back as a key.
-  const out = Object.create(null) as JobCarrier;
-  injectContext(ctx, recordSetter, out, allow);
-  return out;
+  const carrier = Object.create(null) as JobCarrier;
+  injectContext(ctx, recordSetter, carrier, allow);
+  const sink = {
+    has: (key: string) => Object.hasOwn(carrier, key),
+    set(key: string, value: string) {
+      carrier[key] = value;
+    },
+  };
+  const span = startCallTrace(ctx, { transport: 'messaging', method: 'add', target: queue, system: 'bullmq' }, sink, allow);
+  return { carrier, span };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import { type DropHandler, runWithContext, type TrustOption } from '@ctxkit/core';
-import { compileExtractor } from '@ctxkit/core/adapter';
+import { compileExtractor, runConsumerTrace } from '@ctxkit/core/adapter';
 import { CARRIER_FIELD, carrierIn, jobCarrierGetter } from './job-carrier.js';
 
 /** How a worker builds each job's context; resolved once per worker. */
@@ -40,7 +40,7 @@ export function contextProcessor<T, R>(processor: JobProcessor<T, R>, options: P
       else signal!.addEventListener('abort', onAbort, { once: true });
     }
     try {
-      return await runWithContext(ctx, processor, job, token, signal);
+      return await runConsumerTrace({ system: 'bullmq', destination: job.queueName }, ctx, () => runWithContext(ctx, processor, job, token, signal));
     } finally {
       if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
       ctx.end();

@@ -15,7 +15,9 @@ export type { CarrierGetter, CarrierSetter } from './carrier.js';
 export { compileExtractor } from './extract.js';
 export type { ExtractOptions, ExtractSource, Extractor } from './extract.js';
 export { injectContext } from './inject.js';
-export type { CallSpan, OutgoingCallInfo, TraceSink } from './call-trace.js';
+// Tracing with the OpenTelemetry bridge on, for transports no instrumentation sees (messages, jobs).
+export { runConsumerTrace, startCallTrace } from './call-trace.js';
+export type { CallSpan, IncomingMessageInfo, OutgoingCallInfo, TraceSink } from './call-trace.js';
 
 // Node HTTP servers (Fastify, Express): extraction, echoed ids, disconnects, release.
 export { compileHttpContext, echoedIds, httpContextOf } from './http.js';
@@ -27,6 +29,9 @@ export type { UserResolver } from './resolve-user.js';
 
 // Outgoing calls (gRPC client, fetch, undici): deadline, fail-fast, cancellation, release.
 export { OutgoingCall, callDeadline, abortStatus } from './outgoing-call.js';
+// Retries inside the budget, and the guard against retries multiplying across hops.
+export { compileRetry, RetryRun, retriesSpent, parsePushback, GRPC_ATTEMPT_KEY, GRPC_PUSHBACK_KEY } from './retry.js';
+export type { RetryPolicy } from './retry.js';
 export { MAX_GRPC_TIMEOUT_MS } from './deadline.js';
 // Admission by budget: a route's least time needed, checked before its handler runs.
 export { compileAdmission } from './admission.js';

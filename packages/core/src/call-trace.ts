@@ -5,7 +5,7 @@
  */
 import { startedTraceparent } from './inject.js';
 import type { RequestContext } from './context.js';
-import { type CallSpan, type OutgoingCallInfo, slot, type TraceSink } from './storage.js';
+import { type CallSpan, type IncomingMessageInfo, type OutgoingCallInfo, slot, type TraceSink } from './storage.js';
 
 const TRACEPARENT = 'traceparent';
 
@@ -34,4 +34,13 @@ export function startCallTrace(
   return span;
 }
 
-export type { CallSpan, OutgoingCallInfo, TraceSink };
+/**
+ * Runs the processing of one message or job (`fn`, already under `ctx`) in the tracer's consumer
+ * span, a child of the trace context `ctx` received, when a tracing bridge is on; else just runs it.
+ */
+export function runConsumerTrace<R>(info: IncomingMessageInfo, ctx: RequestContext, fn: () => R): R {
+  const run = slot.bridge?.runConsumer;
+  return run === undefined ? fn() : run(info, ctx, fn);
+}
+
+export type { CallSpan, IncomingMessageInfo, OutgoingCallInfo, TraceSink };

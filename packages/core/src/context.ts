@@ -116,15 +116,22 @@ export class Context implements OwnedContext, ContextWatcher, Timed {
   _legacyTraceId: string | undefined = undefined;
   /** What a `traceparent` ctxkit starts for this context holds around the parent id, once built. */
   _startedTraceparent: readonly [string, string] | undefined = undefined;
+  /** A root's incoming attempt: how many attempts of this request came before (0: the first). */
+  _attempt = 0;
+  /** Set on a root once one of its calls gave up retrying: its callers should not retry it either. */
+  _retriesSpent = false;
+  /** What reaching a deadline brought forward by {@link _shorten} aborts with (a drain's reason). */
+  _deadlineError: (() => Error) | undefined = undefined;
 
   constructor(
     readonly traceId: string,
     readonly requestId: string,
     /** Replaced by a copy when a context sharing its parent's map is assigned to. */
     public metadata: Map<string, string>,
-    readonly deadline: number | undefined,
+    /** Only ever brought forward, by a drain ({@link _shorten}). */
+    public deadline: number | undefined,
     /** Whether this context's deadline is its own (earlier than its parent's): then it times itself. */
-    readonly _ownDeadline: boolean,
+    public _ownDeadline: boolean,
     readonly _parent: RequestContext | undefined,
     /** Whether `metadata` is the parent's map (a child that added no values). */
     public _sharesValues = false,
@@ -204,7 +211,7 @@ export class Context implements OwnedContext, ContextWatcher, Timed {
     // An ended context is no longer timed (as its signal's timer was released), but still
     // follows a parent that aborted.
     if (this._ownDeadline && !this._ended && this.deadline! <= Date.now()) {
-      this._abort(new DeadlineExceededError());
+      this._abort(this._deadlineReason());
       return this._reason;
     }
     const parent = this._parent;
@@ -273,12 +280,37 @@ export class Context implements OwnedContext, ContextWatcher, Timed {
 
   /** From the deadline queue: the deadline passed. */
   _deadlinePassed(): void {
-    this._abort(new DeadlineExceededError());
+    this._abort(this._deadlineReason());
   }
 
   /** The deadline passed as a transport timing a call under this context saw it. @internal */
   _expire(): void {
-    this._abort(new DeadlineExceededError());
+    this._abort(this._deadlineReason());
+  }
+
+  _deadlineReason(): Error {
+    return this._deadlineError?.() ?? new DeadlineExceededError();
+  }
+
+  /**
+   * Brings the deadline forward to `deadline` (a server draining): calls started from here on
+   * carry the shorter budget, and reaching it aborts the signal with `error()`. Nothing for a
+   * context already ended or aborted, or whose deadline is already earlier. Children derived
+   * before keep their own deadline value but abort with this context. @internal
+   */
+  _shorten(deadline: number, error: () => Error): void {
+    if (this._ended || this._reason !== undefined) return;
+    if (this.deadline !== undefined && this.deadline <= deadline) return;
+    // Out of the deadline queue while its key changes, back in at its new place.
+    if (this._heapIndex >= 0) deadlines.remove(this);
+    this.deadline = deadline;
+    this._ownDeadline = true;
+    this._deadlineError = error;
+    // A context nobody follows notices the new deadline when asked; one followed is timed now.
+    if (!this._following) return;
+    const now = Date.now();
+    if (deadline <= now) this._abort(this._deadlineReason());
+    else if (deadline - now <= MAX_TIMER_MS) deadlines.add(this, now);
   }
 
   _abort(reason: Error): void {

@@ -5,7 +5,7 @@ import { Status, type StatusCode } from './status.js';
 const BRAND = Symbol.for('ctxkit.error');
 
 /** The stable `code` of every error ctxkit raises. */
-export type CtxkitErrorCode = 'DEADLINE_EXCEEDED' | 'CANCELLED' | 'NO_CONTEXT' | 'INVALID_METADATA';
+export type CtxkitErrorCode = 'DEADLINE_EXCEEDED' | 'CANCELLED' | 'SHUTDOWN' | 'NO_CONTEXT' | 'INVALID_METADATA';
 
 /**
  * The base of every error ctxkit raises: a stable `code`, the gRPC status and the HTTP status
@@ -64,6 +64,23 @@ export class CancelledError extends CtxkitError {
   readonly grpcCode = Status.CANCELLED;
   readonly httpStatus = 499;
   constructor(message = 'cancelled', options?: ErrorOptions) {
+    super(message, options);
+    brand(this, this.code);
+  }
+}
+
+/**
+ * The server serving this context is shutting down and its drain budget ran out: the work was
+ * cancelled, not refused for a fault of the caller's. gRPC `UNAVAILABLE`, HTTP 503, which a
+ * retry policy treats as retryable (on another replica). It is the `reason` of a context signal
+ * aborted by a drain ({@link LiveContexts.drain}).
+ */
+export class ShutdownError extends CtxkitError {
+  static readonly brand = 'SHUTDOWN';
+  readonly code = 'SHUTDOWN';
+  readonly grpcCode = Status.UNAVAILABLE;
+  readonly httpStatus = 503;
+  constructor(message = 'the server is shutting down', options?: ErrorOptions) {
     super(message, options);
     brand(this, this.code);
   }

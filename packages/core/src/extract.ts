@@ -14,6 +14,7 @@ import { slot } from './storage.js';
 import { formatTraceparent, isW3CTraceId, parseTraceparent, type TraceParent } from './traceparent.js';
 import { parseTracestate } from './tracestate.js';
 import { compileTrust, type TrustOption } from './trust.js';
+import { ATTEMPT_HEADER, parseAttempt } from './retry.js';
 
 /** Options of {@link compileExtractor}, resolved once at adapter set-up. */
 export interface ExtractOptions<O = unknown> extends BudgetOptions {
@@ -32,6 +33,12 @@ export interface ExtractOptions<O = unknown> extends BudgetOptions {
    * for keys the trust policy honours, so the public edge never takes it from clients.
    */
   readonly readBaggage?: boolean | undefined;
+  /**
+   * Header or metadata key saying how many attempts of this request came before (a retry's
+   * count), kept on the context for the retry guard; `false` reads none. Default
+   * {@link ATTEMPT_HEADER}; gRPC servers read `grpc-previous-rpc-attempts`.
+   */
+  readonly attemptHeader?: string | false | undefined;
 }
 
 /** What the transport knows besides the carrier. */
@@ -99,6 +106,7 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
     maxTimeoutMs: maxTimeoutMs === undefined ? undefined : checkTimeout(maxTimeoutMs, 'maxTimeoutMs'),
   };
   const readBaggage = options.readBaggage === true;
+  const attemptHeader = options.attemptHeader === undefined ? ATTEMPT_HEADER : options.attemptHeader;
   const traceDef = keyDefinition(TRACE_ID)!;
   const requestDef = keyDefinition(REQUEST_ID)!;
 
@@ -176,6 +184,7 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
     const ctx = new Context(traceId, requestId, metadata, deadline, deadline !== undefined, undefined);
     ctx._randomTraceId = random;
     ctx._legacyTraceId = legacy;
+    if (attemptHeader !== false) ctx._attempt = readAttempt(r, attemptHeader);
     if (bridge !== undefined) bridge.annotate(ctx);
     // An adapter that names an origin type passes its origin with every request.
     if (r.drops !== undefined) report(r.drops, ctx, source?.origin as O, onDrop);
@@ -313,6 +322,16 @@ function readTimeout(r: Reading, header: string): number | undefined {
   // The reason is worked out again only on the rare bad value: no closure per request.
   if (ms === undefined && raw !== undefined) parseHttpTimeout(raw, (reason) => r.drop(header, reason, raw));
   return ms;
+}
+
+/** The incoming attempt count, 0 when absent; dropped with a reason when malformed. */
+function readAttempt(r: Reading, header: string): number {
+  const raw = one(r, r.get(header), header);
+  if (raw === undefined) return 0;
+  const attempt = parseAttempt(raw);
+  if (attempt !== undefined) return attempt;
+  r.drop(header, 'not an attempt count (0-999)', raw);
+  return 0;
 }
 
 /** Reads and validates the incoming `traceparent`, dropping it with a reason when invalid. */

@@ -9,5 +9,5 @@ export { createFetch, ctxFetch } from './fetch.js';
 export type { CtxFetch, CtxFetchInit, FetchOptions } from './fetch.js';
 export { undiciInterceptor } from './undici-interceptor.js';
 export type { DispatchInterceptorLike, DispatchLike, DispatchHandlerLike, DispatchControllerLike } from './undici-interceptor.js';
-export type { OutgoingOptions } from './outgoing.js';
+export type { OutgoingOptions, HttpRetryOptions } from './outgoing.js';
 export type { MissingContextMode } from './lost-context.js';

@@ -2,7 +2,9 @@ import { finished } from 'node:stream';
 import { checkTimeout } from './deadline.js';
 import { type BaseFetch, type FirstRequest, followRedirects } from './fetch-redirects.js';
 import { reportMissingContext } from './lost-context.js';
-import { compileOutgoing, type OutgoingOptions, writeHeaders } from './outgoing.js';
+import { compileOutgoing, type HttpRetryOptions, type Outgoing, type OutgoingOptions, writeHeaders } from './outgoing.js';
+import { replayable, withRetries } from './fetch-retry.js';
+import { RetryRun } from './retry.js';
 import { callDeadline, OutgoingCall } from './outgoing-call.js';
 import { als } from './storage.js';
 
@@ -21,6 +23,13 @@ export type CtxFetch = (input: string | URL | Request, init?: CtxFetchInit) => P
 export interface FetchOptions extends OutgoingOptions {
   /** The `fetch` to wrap (undici's, a test double…); default the global `fetch`, looked up per call. */
   readonly fetch?: BaseFetch | undefined;
+  /**
+   * Retries inside the call's budget: `true` for the defaults (3 attempts of idempotent methods
+   * on 502, 503 and connection failures, backoff 50 ms doubling up to 1 s with full jitter, no
+   * retry with under 20 ms left), or a policy. Default: none. A request serving a retry
+   * (`request-attempt` > 0) makes one attempt downstream.
+   */
+  readonly retry?: HttpRetryOptions | boolean | undefined;
 }
 
 /**
@@ -53,7 +62,7 @@ export function createFetch(options: FetchOptions = {}): CtxFetch {
       if (init?.timeoutMs !== undefined) timeoutMs = checkTimeout(init.timeoutMs, 'timeoutMs');
       if (ctx === undefined) {
         reportMissingContext(out.missingContext, 'fetch');
-        if (timeoutMs === undefined) return (base ?? fetch)(input, init);
+        if (timeoutMs === undefined && out.retry === undefined) return (base ?? fetch)(input, init);
       }
       const now = Date.now();
       const deadline = callDeadline(ctx, undefined, timeoutMs, now);
@@ -70,8 +79,13 @@ export function createFetch(options: FetchOptions = {}): CtxFetch {
       const method = (init?.method ?? request?.method ?? 'GET').toUpperCase();
       call.trace(ctx, { transport: 'http', method, target: url }, headers, out.allow);
       const sent: RequestInit = { ...init, headers, signal: call.controller.signal };
+      const retry = out.retry;
+      const retried = retry?.methods.has(method) === true && replayable(init?.body !== undefined ? init.body : (request?.body ?? null));
+      const run = retried ? new RetryRun(retry!.policy, ctx, deadline) : undefined;
       // Redirects fetch would follow, ctxkit follows, so the context's headers stay on the origin asked for.
-      if ((init?.redirect ?? request?.redirect ?? 'follow') !== 'follow') return send(call, base ?? fetch, input, sent, undefined);
+      if ((init?.redirect ?? request?.redirect ?? 'follow') !== 'follow') {
+        return run === undefined ? send(call, base ?? fetch, input, sent, undefined) : sendRetried(call, base ?? fetch, input, sent, undefined, run, out, headers);
+      }
       sent.redirect = 'manual';
       const first: FirstRequest = {
         url,
@@ -87,6 +101,7 @@ export function createFetch(options: FetchOptions = {}): CtxFetch {
           }
         },
       };
+      if (run !== undefined) return sendRetried(call, base ?? fetch, input, sent, first, run, out, headers);
       return send(call, base ?? fetch, input, sent, first);
     } catch (error) {
       return Promise.reject(error);
@@ -112,6 +127,34 @@ async function send(
   try {
     response = await base(input, init);
     if (first !== undefined) response = await followRedirects(response, first, base, init);
+  } catch (error) {
+    call.error ??= error;
+    call.release();
+    throw error;
+  }
+  call.status = response.status;
+  call._watchBody(response);
+  return response;
+}
+
+/** {@link send} with the retry policy: each attempt its own headers, signal and redirects. */
+async function sendRetried(
+  call: FetchCall,
+  base: BaseFetch,
+  input: string | URL | Request,
+  init: RequestInit,
+  first: FirstRequest | undefined,
+  run: RetryRun,
+  out: Outgoing,
+  headers: Headers,
+): Promise<Response> {
+  let response: Response;
+  try {
+    response = await withRetries(out, out.retry!, run, headers, call.controller.signal, async (attemptHeaders, signal) => {
+      const attemptInit = { ...init, headers: attemptHeaders, signal };
+      const r = await base(input, attemptInit);
+      return first === undefined ? r : followRedirects(r, first, base, attemptInit);
+    });
   } catch (error) {
     call.error ??= error;
     call.release();

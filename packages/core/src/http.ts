@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { nodeHeadersGetter } from './carrier.js';
 import { compileExtractor, type ExtractOptions } from './extract.js';
 import type { OwnedContext, RequestContext } from './context.js';
-import { CancelledError } from './errors.js';
+import { CancelledError, ShutdownError } from './errors.js';
+import type { LiveContexts } from './live-contexts.js';
 
 /**
  * Options every HTTP server adapter (Fastify, Express) shares; `O` is what its `onDrop` receives
@@ -15,6 +16,13 @@ export interface HttpContextOptions<O = IncomingMessage> extends ExtractOptions<
    * validated or generated, never raw input.
    */
   readonly echoHeaders?: boolean | readonly ('trace-id' | 'request-id')[] | undefined;
+  /**
+   * The server's live contexts, for shutdown as cancellation: each request's context is added
+   * while the exchange is open, so that `live.drain()` shortens its deadline and then cancels it
+   * with `ShutdownError` (503). A request that arrives once the drain began starts cancelled
+   * (503 at its first check, and `connection: close`). Default: none.
+   */
+  readonly live?: LiveContexts | undefined;
 }
 
 /**
@@ -64,12 +72,15 @@ export function compileHttpContext<O = IncomingMessage>(
   const echoTrace = echo.includes('trace-id');
   const echoRequest = echo.includes('request-id');
   const onClientLeft = hooks.onClientLeft;
+  const live = options.live;
   const onClose =
-    onClientLeft === undefined
+    onClientLeft === undefined && live === undefined
       ? onResponseClose
       : function onResponseCloseHooked(this: Tracked): void {
+          const started = this[CTX];
           const ctx = onResponseClose.call(this);
-          if (ctx !== undefined) onClientLeft(this[ORIGIN] as O, ctx);
+          if (started !== undefined) live?.delete(started);
+          if (ctx !== undefined) onClientLeft?.(this[ORIGIN] as O, ctx);
         };
 
   return function startHttpContext(req, res, requestId, capMs, origin) {
@@ -86,6 +97,13 @@ export function compileHttpContext<O = IncomingMessage>(
     if (echoTrace) res.setHeader('trace-id', ctx.traceId);
     if (echoRequest) res.setHeader('request-id', ctx.requestId);
     (res as Tracked)[CTX] = ctx;
+    if (live !== undefined) {
+      if (live.accepting) live.add(ctx);
+      else {
+        res.setHeader('connection', 'close');
+        ctx.cancel(new ShutdownError());
+      }
+    }
     if (onClientLeft !== undefined) (res as Tracked)[ORIGIN] = origin ?? req;
     // `on`, not `once`: the handler is idempotent and `once` allocates a wrapper per request.
     res.on('close', onClose);

@@ -19,7 +19,7 @@ export type { TrustOption, TrustRule } from './trust.js';
 export type { Drop, DropHandler } from './drops.js';
 
 // Errors, and the gRPC status each one means.
-export { CtxkitError, DeadlineExceededError, CancelledError, NoContextError, InvalidMetadataError } from './errors.js';
+export { CtxkitError, DeadlineExceededError, CancelledError, ShutdownError, NoContextError, InvalidMetadataError } from './errors.js';
 export type { CtxkitErrorCode } from './errors.js';
 export { Status, toHttpStatus } from './status.js';
 export type { StatusCode, StatusName } from './status.js';
@@ -31,4 +31,9 @@ export type { LogFields, LogFieldNames } from './log.js';
 // Options every outgoing transport shares. Outgoing HTTP (fetch, undici) is `@ctxkit/core/fetch`;
 // what was dropped, and calls made outside a context, are `@ctxkit/core/diagnostics`.
 export type { OutgoingOptions } from './outgoing.js';
+export type { RetryOptions } from './retry.js';
+
+// Shutdown as cancellation: drain a server's live contexts, then cancel what remains.
+export { LiveContexts } from './live-contexts.js';
+export type { DrainOptions, DrainReport } from './live-contexts.js';
 export type { MissingContextMode } from './lost-context.js';

@@ -29,21 +29,33 @@ const sinkSetter: TextMapSetter<TraceSink> = {
 export function startCallSpan(call: OutgoingCallInfo, sink: TraceSink): CallSpan | false {
   if (call.transport === 'http' ? hasSubscribers(UNDICI_REQUEST_CREATE) : sink.has(TRACEPARENT)) return false;
   const active = context.active();
-  const span = tracer().startSpan(spanName(call), { kind: SpanKind.CLIENT, attributes: attributesOf(call) }, active);
+  // A message sent and forgotten is a producer's span; a request that waits for its reply, a client's.
+  const kind = call.transport === 'messaging' && call.method !== 'request' ? SpanKind.PRODUCER : SpanKind.CLIENT;
+  const span = tracer().startSpan(spanName(call), { kind, attributes: attributesOf(call) }, active);
   propagation.inject(trace.setSpan(active, span), sink, sinkSetter);
   return new ClientSpan(span, call.transport);
 }
 
-function tracer() {
+/** @internal */
+export function tracer() {
   return trace.getTracer('@ctxkit/core');
 }
 
 function spanName(call: OutgoingCallInfo): string {
+  if (call.transport === 'messaging') return `${call.method} ${call.target}`;
   return call.transport === 'http' ? call.method : call.method.replace(/^\//, '');
 }
 
 function attributesOf(call: OutgoingCallInfo): Record<string, string> {
   if (call.transport === 'http') return { 'http.request.method': call.method, 'url.full': call.target };
+  if (call.transport === 'messaging') {
+    return {
+      'messaging.system': call.system ?? 'unknown',
+      'messaging.destination.name': call.target,
+      'messaging.operation.name': call.method,
+      'messaging.operation.type': 'send',
+    };
+  }
   const [, service = '', method = ''] = /^\/?([^/]*)\/(.*)$/.exec(call.method) ?? [];
   return { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method, 'server.address': call.target };
 }
@@ -52,12 +64,12 @@ function attributesOf(call: OutgoingCallInfo): Record<string, string> {
 class ClientSpan implements CallSpan {
   constructor(
     readonly span: Span,
-    readonly transport: 'http' | 'grpc',
+    readonly transport: OutgoingCallInfo['transport'],
   ) {}
 
   end(status: number | undefined, error: unknown): void {
     const span = this.span;
-    if (status !== undefined) {
+    if (status !== undefined && this.transport !== 'messaging') {
       span.setAttribute(this.transport === 'http' ? 'http.response.status_code' : 'rpc.grpc.status_code', status);
       if (this.transport === 'http' ? status >= 400 : status !== 0) span.setStatus({ code: SpanStatusCode.ERROR });
     } else if (error !== undefined) {

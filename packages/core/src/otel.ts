@@ -6,6 +6,7 @@
 import { type Context as OtelContext, isSpanContextValid, type Span, SpanKind, trace } from '@opentelemetry/api';
 import type { RequestContext } from './context.js';
 import { startCallSpan } from './otel-calls.js';
+import { runConsumerSpan } from './otel-consume.js';
 import { normalizeKey, type ContextKey } from './schema.js';
 import { als, slot, type TracingBridge } from './storage.js';
 
@@ -46,6 +47,7 @@ export function enableOpenTelemetry(options: OpenTelemetryOptions = {}): () => v
       if (span?.isRecording()) annotate(span, ctx);
     },
     startCall: startCallSpan,
+    runConsumer: runConsumerSpan,
   };
   slot.bridge = bridge;
   return () => {

@@ -10,6 +10,27 @@ import { checkTimeout, formatHttpTimeout, parseHttpTimeout, TIMEOUT_HEADER } fro
 import { printable } from './errors.js';
 import type { MissingContextMode } from './lost-context.js';
 import { type ContextKey, normalizeKey } from './schema.js';
+import { compileRetry, type RetryOptions, type RetryPolicy } from './retry.js';
+
+/** {@link HttpRetryOptions} compiled. @internal */
+export interface HttpRetry {
+  readonly policy: RetryPolicy;
+  readonly methods: ReadonlySet<string>;
+  readonly statuses: ReadonlySet<number>;
+}
+
+const IDEMPOTENT = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'];
+
+function compileHttpRetry(options: HttpRetryOptions | boolean | undefined): HttpRetry | undefined {
+  const policy = compileRetry(options);
+  if (policy === undefined || policy.maxAttempts === 1) return undefined;
+  const o = typeof options === 'object' ? options : {};
+  return {
+    policy,
+    methods: new Set((o.methods ?? IDEMPOTENT).map((m) => m.toUpperCase())),
+    statuses: new Set(o.statuses ?? [502, 503]),
+  };
+}
 
 /** Options shared by {@link createFetch} and {@link undiciInterceptor}, resolved once. */
 export interface OutgoingOptions {
@@ -31,16 +52,25 @@ export interface OutgoingOptions {
   readonly missingContext?: MissingContextMode | undefined;
 }
 
+/** The retry policy of outgoing HTTP calls: core's budget rules, and which calls to retry. */
+export interface HttpRetryOptions extends RetryOptions {
+  /** Methods retried. Default the idempotent ones of RFC 9110: GET, HEAD, OPTIONS, PUT, DELETE. */
+  readonly methods?: readonly string[] | undefined;
+  /** Response statuses retried. Default 502 and 503 (a 503 is also what a draining ctxkit server answers). */
+  readonly statuses?: readonly number[] | undefined;
+}
+
 /** {@link OutgoingOptions} checked and turned into what a call reads. @internal */
 export interface Outgoing {
   readonly allow: ((key: string) => boolean) | undefined;
   readonly timeoutMs: number | undefined;
   readonly timeoutHeader: string | false;
   readonly missingContext: MissingContextMode;
+  readonly retry: HttpRetry | undefined;
 }
 
 /** Checks options once, at set-up. @internal */
-export function compileOutgoing(options: OutgoingOptions): Outgoing {
+export function compileOutgoing(options: OutgoingOptions & { readonly retry?: HttpRetryOptions | boolean | undefined }): Outgoing {
   let allow: ((key: string) => boolean) | undefined;
   if (options.allowKeys !== undefined) {
     const allowed = new Set(options.allowKeys.map((k) => (typeof k === 'string' ? normalizeKey(k) : k.name)));
@@ -52,6 +82,7 @@ export function compileOutgoing(options: OutgoingOptions): Outgoing {
     timeoutMs: options.timeoutMs === undefined ? undefined : checkTimeout(options.timeoutMs, 'timeoutMs'),
     timeoutHeader: header === undefined ? TIMEOUT_HEADER : header === false ? false : headerName(header),
     missingContext: options.missingContext ?? 'warn',
+    retry: compileHttpRetry(options.retry),
   };
 }
 

@@ -36,15 +36,30 @@ export interface TracingBridge {
    * nothing was written).
    */
   startCall(call: OutgoingCallInfo, sink: TraceSink): CallSpan | false;
+  /**
+   * Runs `fn` (the processing of one message or job, already under `ctx`) in the tracer's
+   * consumer span, a child of the trace context `ctx` received; ends it when `fn` settles.
+   */
+  runConsumer?<R>(info: IncomingMessageInfo, ctx: RequestContext, fn: () => R): R;
 }
 
 /** What a tracer is told of an outgoing call. @internal */
 export interface OutgoingCallInfo {
-  readonly transport: 'http' | 'grpc';
-  /** HTTP: the method; gRPC: the full method path (`/pkg.Service/Method`). */
+  readonly transport: 'http' | 'grpc' | 'messaging';
+  /** HTTP: the method; gRPC: the full method path (`/pkg.Service/Method`); messaging: the operation (`publish`, `request`, `add`). */
   readonly method: string;
-  /** HTTP: the URL; gRPC: the target. */
+  /** HTTP: the URL; gRPC: the target; messaging: the destination (subject, queue). */
   readonly target: string;
+  /** Messaging: the system (`nats`, `bullmq`), as OpenTelemetry's `messaging.system` names it. */
+  readonly system?: string;
+}
+
+/** What a tracer is told of a message (or job) being processed. @internal */
+export interface IncomingMessageInfo {
+  /** The system (`nats`, `bullmq`). */
+  readonly system: string;
+  /** The destination it was sent to (subject, queue). */
+  readonly destination: string;
 }
 
 /** Headers or metadata being prepared for one call. @internal */

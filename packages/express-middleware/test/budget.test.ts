@@ -19,11 +19,11 @@ describe.each(majors)('%s: requireBudget', (_name, express) => {
       ran.parsed++;
       next();
     };
-    app.post('/report/:id', requireBudget(200), countParse, express.json(), (_req, res) => {
+    app.post('/report/:id', requireBudget(5_000), countParse, express.json(), (_req, res) => {
       ran.report++;
       res.json({ ok: true });
     });
-    app.get('/named', requireBudget(100, { name: 'reports' }), (_req, res) => {
+    app.get('/named', requireBudget(10_000, { name: 'reports' }), (_req, res) => {
       ran.named++;
       res.json({ ok: true });
     });
@@ -35,7 +35,7 @@ describe.each(majors)('%s: requireBudget', (_name, express) => {
 
   it('refuses a request below the budget with 504 before the handlers after it, counted by route pattern', async () => {
     const { ran, port } = await serve();
-    const answer = await call(port, '/report/7', { method: 'POST', headers: { ...json, 'request-timeout-ms': '50' }, body: '{}' });
+    const answer = await call(port, '/report/7', { method: 'POST', headers: { ...json, 'request-timeout-ms': '2000' }, body: '{}' });
     expect(answer.status).toBe(504);
     expect(answer.json()).toEqual({
       code: 'DEADLINE_EXCEEDED',
@@ -43,13 +43,13 @@ describe.each(majors)('%s: requireBudget', (_name, express) => {
       traceId: answer.headers['trace-id'],
     });
     expect(ran).toEqual({ parsed: 0, report: 0, named: 0 });
-    expect((await call(port, '/named', { headers: { 'request-timeout-ms': '30' } })).status).toBe(504);
+    expect((await call(port, '/named', { headers: { 'request-timeout-ms': '3000' } })).status).toBe(504);
     expect(refusedRequests()).toEqual({ 'POST /report/:id': 1, reports: 1 });
   });
 
   it('admits enough budget and no deadline at all; the edge default and clamp count', async () => {
-    const { ran, port } = await serve({ maxTimeoutMs: 150 });
-    // 10 s asked, clamped to 150 ms: below the 200 ms the route needs.
+    const { ran, port } = await serve({ maxTimeoutMs: 2_000 });
+    // 10 s asked, clamped to 2 s: below the 5 s the route needs.
     expect((await call(port, '/report/1', { method: 'POST', headers: { ...json, 'request-timeout-ms': '10000' }, body: '{}' })).status).toBe(504);
     expect(ran.report).toBe(0);
     const open = await serve();
@@ -65,9 +65,9 @@ describe.each(majors)('%s: requireBudget', (_name, express) => {
     const onMessage = (m: unknown) => seen.push(m as RefusedMessage);
     subscribe(REFUSED_CHANNEL, onMessage);
     try {
-      await call(port, '/named', { headers: { 'request-timeout-ms': '30' } });
+      await call(port, '/named', { headers: { 'request-timeout-ms': '3000' } });
       expect(seen).toHaveLength(1);
-      expect(seen[0]).toMatchObject({ what: 'reports', minBudgetMs: 100 });
+      expect(seen[0]).toMatchObject({ what: 'reports', minBudgetMs: 10_000 });
       expect((seen[0]!.origin as Request).originalUrl).toBe('/named');
     } finally {
       unsubscribe(REFUSED_CHANNEL, onMessage);

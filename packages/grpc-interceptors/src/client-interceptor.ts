@@ -9,18 +9,35 @@ import {
   Metadata,
   status as grpcStatus,
 } from '@grpc/grpc-js';
-import { type MissingContextMode, type RequestContext, tryCurrentContext } from '@ctxkit/core';
+import { type MissingContextMode, type RequestContext, type RetryOptions, Status, type StatusCode, tryCurrentContext } from '@ctxkit/core';
 import {
   abortStatus,
   type CarrierSetter,
   callDeadline,
+  compileRetry,
   injectContext,
   MAX_GRPC_TIMEOUT_MS,
   OutgoingCall,
   reportLostContext,
+  type RetryPolicy,
+  RetryRun,
   type TraceSink,
 } from '@ctxkit/core/adapter';
 import { metadataSetIfAbsent, metadataSetter } from './metadata.js';
+import { RetryingCall } from './retrying-call.js';
+
+/** The retry policy of {@link clientInterceptor}: core's budget rules, and which calls to retry. */
+export interface GrpcRetryOptions extends RetryOptions {
+  /** The status codes retried. Default `[Status.UNAVAILABLE]` (the server was not there, or shut down). */
+  readonly codes?: readonly StatusCode[] | undefined;
+  /**
+   * The methods retried (full paths, `/pkg.Service/Method`, or a predicate). gRPC does not say
+   * which methods are idempotent: default every unary and server-streaming method of the
+   * client; name the idempotent ones when not all are. Client- and bidi-streaming calls are
+   * never retried.
+   */
+  readonly methods?: readonly string[] | ((path: string) => boolean) | undefined;
+}
 
 /** Options of {@link clientInterceptor}, resolved once when it is created. */
 export interface ClientInterceptorOptions {
@@ -37,6 +54,35 @@ export interface ClientInterceptorOptions {
   readonly override?: boolean | undefined;
   /** Limits which propagated keys leave (for calls to outside services). Default: all of them. */
   readonly allow?: ((key: string) => boolean) | undefined;
+  /**
+   * Retries inside the call's budget (see the README's "Retries"): `true` for the defaults
+   * (3 attempts, UNAVAILABLE, backoff 50 ms doubling up to 1 s with full jitter, no retry with
+   * under 20 ms left), or a policy. Default: none. A call serving a retry
+   * (`grpc-previous-rpc-attempts` > 0) makes one attempt; a call that gave up retrying makes its
+   * server answer with `grpc-retry-pushback-ms: -1`, which this policy (and grpc-js's) obeys.
+   */
+  readonly retry?: GrpcRetryOptions | boolean | undefined;
+}
+
+/** The retry policy, compiled. */
+interface GrpcRetry {
+  readonly policy: RetryPolicy;
+  readonly codes: ReadonlySet<StatusCode>;
+  readonly methods: ((path: string) => boolean) | undefined;
+}
+
+function compileGrpcRetry(options: GrpcRetryOptions | boolean | undefined): GrpcRetry | undefined {
+  const policy = compileRetry(options);
+  if (policy === undefined || policy.maxAttempts === 1) return undefined;
+  const o = typeof options === 'object' ? options : {};
+  const list = o.methods;
+  const methods = list === undefined ? undefined : typeof list === 'function' ? list : setOf(list);
+  return { policy, codes: new Set(o.codes ?? [Status.UNAVAILABLE]), methods };
+}
+
+function setOf(paths: readonly string[]): (path: string) => boolean {
+  const set = new Set(paths);
+  return (path) => set.has(path);
 }
 
 /**
@@ -57,12 +103,15 @@ export function clientInterceptor(options: ClientInterceptorOptions = {}): Inter
   const missing = options.missingContext ?? 'warn';
   const setter = options.override === true ? metadataSetter : metadataSetIfAbsent;
   const allow = options.allow;
+  const retry = compileGrpcRetry(options.retry);
 
   return function ctxkitClientInterceptor(callOptions: InterceptorOptions, nextCall: NextCall): InterceptingCall {
     const ctx = tryCurrentContext();
+    const method = callOptions.method_definition;
+    const retried = retry !== undefined && !method.requestStream && (retry.methods === undefined || retry.methods(method.path));
     if (ctx === undefined) {
-      if (missing !== 'ignore') reportLostContext(missing, `gRPC call ${callOptions.method_definition.path}`, undefined);
-      return new InterceptingCall(nextCall(callOptions));
+      if (missing !== 'ignore') reportLostContext(missing, `gRPC call ${method.path}`, undefined);
+      if (!retried) return new InterceptingCall(nextCall(callOptions));
     }
     // Core's outgoing-call lifecycle: the earlier of the caller's deadline and the context's,
     // never further than grpc-js servers can read; grpc-js times the call itself.
@@ -72,9 +121,34 @@ export function clientInterceptor(options: ClientInterceptorOptions = {}): Inter
     const link = new CallLink(callOptions.method_definition.path);
     const early = link.start(ctx, undefined, deadline, now, true);
     if (early !== undefined) return expiredCall(early);
+    if (retried) return retryingCall(callOptions, nextCall, ctx, link, deadline, retry, setter, allow);
     const next = deadline === own ? nextCall(callOptions) : nextCall({ ...callOptions, deadline });
-    return new ContextCall(next, ctx, link, setter, allow);
+    // Outside a context only a retried call gets this far.
+    return new ContextCall(next, ctx!, link, setter, allow);
   };
+}
+
+/** A call with retries; the link follows the context across all its attempts. */
+function retryingCall(
+  callOptions: InterceptorOptions,
+  nextCall: NextCall,
+  ctx: RequestContext | undefined,
+  link: CallLink,
+  deadline: number | undefined,
+  retry: GrpcRetry,
+  setter: CarrierSetter<Metadata>,
+  allow: ((key: string) => boolean) | undefined,
+): InterceptingCall {
+  const prepare = (md: Metadata) => {
+    if (ctx === undefined) return;
+    injectContext(ctx, setter, md, allow);
+    link.md = md;
+    link.trace(ctx, { transport: 'grpc', method: link.path, target: '' }, link, allow);
+    link.md = undefined;
+  };
+  const call = new RetryingCall(callOptions, nextCall, new RetryRun(retry.policy, ctx, deadline), link, retry.codes, prepare);
+  link.call = call;
+  return new InterceptingCall(call);
 }
 
 // grpc-js does not export these two types by name.
@@ -93,7 +167,7 @@ function epochMs(deadline: Deadline | undefined): number | undefined {
  * means; with a tracer on, the call's span. It is the sink the tracer writes metadata through.
  */
 class CallLink extends OutgoingCall implements TraceSink {
-  call: InterceptingCall | undefined = undefined;
+  call: { cancelWithStatus(code: grpcStatus, details: string): void } | undefined = undefined;
   /** The metadata being prepared, while the tracer writes it. */
   md: Metadata | undefined = undefined;
 

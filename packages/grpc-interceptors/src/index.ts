@@ -6,10 +6,12 @@
  */
 
 export { clientInterceptor } from './client-interceptor.js';
-export type { ClientInterceptorOptions } from './client-interceptor.js';
+export type { ClientInterceptorOptions, GrpcRetryOptions } from './client-interceptor.js';
 
 export { serverInterceptor } from './server-interceptor.js';
 export type { ServerInterceptorOptions } from './server-interceptor.js';
+
+export { shutdownServer } from './shutdown.js';
 
 export { wrapService } from './wrap-service.js';
 export type { WrapServiceOptions } from './wrap-service.js';

@@ -1,12 +1,12 @@
 import {
-  type Metadata,
+  Metadata,
   type ServerInterceptingCallInterface,
   type ServerInterceptor,
   type ServerMethodDefinition,
   ServerInterceptingCall,
 } from '@grpc/grpc-js';
-import { type OwnedContext, runWithContext } from '@ctxkit/core';
-import type { Admission } from '@ctxkit/core/adapter';
+import { type LiveContexts, type OwnedContext, runWithContext, ShutdownError, Status } from '@ctxkit/core';
+import { type Admission, GRPC_PUSHBACK_KEY, retriesSpent } from '@ctxkit/core/adapter';
 import {
   abortCallContext,
   CONTEXT_SLOT,
@@ -33,6 +33,12 @@ export interface ServerInterceptorOptions extends ServerContextOptions {
    * deadline passed while it waited (in a busy server, behind a slow interceptor) is refused.
    */
   readonly minBudgetMs?: MinBudgetOption;
+  /**
+   * The server's live contexts, for shutdown as cancellation ({@link shutdownServer}): every call's
+   * context is added while it runs, and once a drain began new calls are refused with UNAVAILABLE
+   * before their handler starts. Default: none.
+   */
+  readonly live?: LiveContexts | undefined;
 }
 
 /**
@@ -52,11 +58,12 @@ export interface ServerInterceptorOptions extends ServerContextOptions {
 export function serverInterceptor(options: ServerInterceptorOptions = {}): ServerInterceptor {
   const open = compileOpenContext(options);
   const budgetOf = compileMinBudget(options.minBudgetMs);
+  const live = options.live;
   return function ctxkitServerInterceptor(
     method: ServerMethodDefinition<unknown, unknown>,
     call: ServerInterceptingCallInterface,
   ): ServerInterceptingCall {
-    return new ContextServerCall(call, open, method.path, budgetOf(method.path), method.requestStream);
+    return new ContextServerCall(call, open, method.path, budgetOf(method.path), method.requestStream, live);
   };
 }
 
@@ -78,9 +85,18 @@ class ContextServerCall extends ServerInterceptingCall implements InterceptingSe
   #finished = false;
   /** Refused before its handler started: nothing more goes on to it. */
   #refused = false;
+  readonly #live: LiveContexts | undefined;
 
-  constructor(next: ServerInterceptingCallInterface, open: OpenContext, path: string, admit: Admission, startsOnMetadata: boolean) {
+  constructor(
+    next: ServerInterceptingCallInterface,
+    open: OpenContext,
+    path: string,
+    admit: Admission,
+    startsOnMetadata: boolean,
+    live: LiveContexts | undefined,
+  ) {
     super(next);
+    this.#live = live;
     this.#next = next;
     this.#open = open;
     this.#path = path;
@@ -95,8 +111,16 @@ class ContextServerCall extends ServerInterceptingCall implements InterceptingSe
 
   onReceiveMetadata(metadata: Metadata): void {
     const listener = this.#listener!;
+    const live = this.#live;
+    if (live !== undefined && !live.accepting) {
+      // Draining: refused before its handler starts, as UNAVAILABLE (retryable on another replica).
+      this.#refused = this.#finished = true;
+      super.sendStatus({ code: Status.UNAVAILABLE, details: new ShutdownError().message, metadata: new Metadata() });
+      return;
+    }
     const ctx = this.#open(metadata, this.#next);
     this.#ctx = ctx;
+    live?.add(ctx);
     metadata.setOpaque(CONTEXT_SLOT, ctx);
     if (this.#startsOnMetadata && this.#refuses(ctx)) return;
     runWithContext(ctx, receiveMetadata, listener, metadata);
@@ -141,14 +165,25 @@ class ContextServerCall extends ServerInterceptingCall implements InterceptingSe
     if (ctx !== undefined && !this.#finished) {
       this.#finished = true;
       abortCallContext(ctx, this.#next);
+      this.#live?.delete(ctx);
     }
     this.#listener?.onCancel();
   }
 
   override sendStatus(status: PartialStatusObject): void {
+    const ctx = this.#ctx;
     if (!this.#finished) {
       this.#finished = true;
-      this.#ctx?.end();
+      if (ctx !== undefined) {
+        ctx.end();
+        this.#live?.delete(ctx);
+      }
+    }
+    // This request's own calls gave up retrying: retrying it would multiply them (gRFC A6 pushback).
+    if (status.code !== Status.OK && retriesSpent(ctx)) {
+      const metadata = status.metadata?.clone() ?? new Metadata();
+      metadata.set(GRPC_PUSHBACK_KEY, '-1');
+      status = { ...status, metadata };
     }
     super.sendStatus(status);
   }

@@ -73,13 +73,14 @@ function slowInterceptor(): grpc.ServerInterceptor {
 describe('serverInterceptor minBudgetMs', () => {
   it('refuses a call with less left than its method needs, DEADLINE_EXCEEDED, without starting the handler', async () => {
     const { started, impl } = countingService();
-    const client = await serve(wrapService(impl), { interceptors: [serverInterceptor({ minBudgetMs: { [UNARY]: 500 } })] });
-    const error = await unary(client, {}, new grpc.Metadata(), inMs(200)).catch((e: grpc.ServiceError) => e);
+    const client = await serve(wrapService(impl), { interceptors: [serverInterceptor({ minBudgetMs: { [UNARY]: 5_000 } })] });
+    // The connection is up first, so the refused call's budget is not spent on setting it up.
+    expect((await unary(client)).text).toBe('ran'); // no deadline: never refused for its budget
+    const error = await unary(client, {}, new grpc.Metadata(), inMs(2_000)).catch((e: grpc.ServiceError) => e);
     expect((error as grpc.ServiceError).code).toBe(grpc.status.DEADLINE_EXCEEDED);
     expect((error as grpc.ServiceError).details).toBe('deadline exceeded: not enough time left to serve this request');
-    expect(started.unary).toBe(0);
+    expect(started.unary).toBe(1);
     expect((await unary(client, {}, new grpc.Metadata(), inMs(10_000))).text).toBe('ran');
-    expect((await unary(client)).text).toBe('ran'); // no deadline: never refused for its budget
     expect(started.unary).toBe(2);
     expect(refusedRequests()).toEqual({ [UNARY]: 1 });
   });
@@ -124,6 +125,8 @@ describe('a call whose deadline passed while it waited never starts its handler'
    */
   async function lateCall(impl: grpc.UntypedServiceImplementation, interceptors: grpc.ServerInterceptor[]) {
     const client = await serve(impl, { interceptors });
+    // Connected first: on a loaded machine, setting the connection up could spend the 300 ms.
+    await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 5_000, (e) => (e ? reject(e) : resolve())));
     const refused: RefusedMessage[] = [];
     const onMessage = (m: unknown) => refused.push(m as RefusedMessage);
     subscribe(REFUSED_CHANNEL, onMessage);
@@ -167,6 +170,7 @@ describe('wrapService minBudgetMs', () => {
   it('by handler name: only the named handler needs the budget', async () => {
     const { started, impl } = countingService();
     const client = await serve(wrapService(impl, { minBudgetMs: { unary: 2_000 } }), { interceptors: [serverInterceptor()] });
+    await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 5_000, (e) => (e ? reject(e) : resolve())));
     const error = (await unary(client, {}, new grpc.Metadata(), inMs(500)).catch((e: grpc.ServiceError) => e)) as grpc.ServiceError;
     expect(error.code).toBe(grpc.status.DEADLINE_EXCEEDED);
     const stream = client.serverStream({}, new grpc.Metadata(), inMs(10_000));

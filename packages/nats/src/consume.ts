@@ -1,6 +1,6 @@
 import type { JsMsg, Msg, MsgHdrs, NatsConnection, Subscription, SubscriptionOptions } from 'nats';
 import { CancelledError, DeadlineExceededError, type DropHandler, type OwnedContext, runWithContext, type TrustOption } from '@ctxkit/core';
-import { compileExtractor } from '@ctxkit/core/adapter';
+import { compileExtractor, runConsumerTrace } from '@ctxkit/core/adapter';
 import { headersOf, natsHeadersGetter } from './headers.js';
 import { CANCEL_HEADER, DEADLINE } from './publish.js';
 
@@ -55,7 +55,7 @@ export function messageHandler<R>(handler: (msg: Msg) => R, options: ConsumerOpt
     // Reading the signal arms the deadline timer (created lazily).
     if (ctx.deadline !== undefined) void ctx.signal;
     try {
-      return (await runWithContext(ctx, handler, msg)) as Awaited<R>;
+      return (await runConsumerTrace({ system: 'nats', destination: msg.subject }, ctx, () => runWithContext(ctx, handler, msg))) as Awaited<R>;
     } finally {
       cancel?.unsubscribe();
       ctx.end();
@@ -79,7 +79,7 @@ export function jetstreamHandler<R>(handler: (msg: JsMsg) => R, options: Consume
     const refused = readable !== headers ? blockRefused(headers as { malformed: string }) : undefined;
     const ctx = extract(natsHeadersGetter, readable, { origin: msg, refused });
     try {
-      return (await runWithContext(ctx, handler, msg)) as Awaited<R>;
+      return (await runConsumerTrace({ system: 'nats', destination: msg.subject }, ctx, () => runWithContext(ctx, handler, msg))) as Awaited<R>;
     } finally {
       ctx.end();
     }

@@ -1,6 +1,6 @@
 import { headers as natsHeaders, Match, type MsgHdrs } from 'nats';
 import type { RequestContext } from '@ctxkit/core';
-import { type CarrierGetter, type CarrierSetter, injectContext } from '@ctxkit/core/adapter';
+import { type CallSpan, type CarrierGetter, type CarrierSetter, injectContext, startCallTrace } from '@ctxkit/core/adapter';
 
 /**
  * Reads context keys from NATS message headers: one static object, the headers passed to each
@@ -37,15 +37,21 @@ export function headersOf(msg: { readonly headers?: MsgHdrs | undefined }): MsgH
 
 /**
  * Headers for an outgoing message: the caller's own (`given`) or new ones, with every propagated
- * key of `ctx` the caller did not set, and the budget of a request. @internal
+ * key of `ctx` the caller did not set, and the budget of a request. With the OpenTelemetry bridge
+ * on, the message's producer span (`operation` on `subject`) is started and its trace context
+ * written; the caller ends the span when the send is over. @internal
  */
 export function outgoingHeaders(
   ctx: RequestContext,
   given: MsgHdrs | undefined,
   allow: ((key: string) => boolean) | undefined,
+  operation: 'publish' | 'request' | 'create',
+  subject: string,
   budgetMs?: number,
-): MsgHdrs {
-  const out = given ?? natsHeaders();
-  injectContext(ctx, natsHeadersSetter, out, allow, budgetMs);
-  return out;
+): { readonly headers: MsgHdrs; readonly span: CallSpan | undefined } {
+  const headers = given ?? natsHeaders();
+  injectContext(ctx, natsHeadersSetter, headers, allow, budgetMs);
+  const sink = { has: (key: string) => headers.has(key, Match.IgnoreCase), set: (key: string, value: string) => headers.set(key, value) };
+  const span = startCallTrace(ctx, { transport: 'messaging', method: operation, target: subject, system: 'nats' }, sink, allow);
+  return { headers, span };
 }

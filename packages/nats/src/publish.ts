@@ -41,7 +41,14 @@ export function publish(nc: NatsConnection, subject: string, payload?: Payload, 
     nc.publish(subject, payload, options.headers === undefined ? undefined : { headers: options.headers });
     return;
   }
-  nc.publish(subject, payload, { headers: outgoingHeaders(ctx, options.headers, options.allow) });
+  const { headers, span } = outgoingHeaders(ctx, options.headers, options.allow, 'publish', subject);
+  try {
+    nc.publish(subject, payload, { headers });
+  } catch (error) {
+    span?.end(undefined, error);
+    throw error;
+  }
+  span?.end(undefined, undefined);
 }
 
 /**
@@ -56,7 +63,10 @@ export function contextHeaders(given?: MsgHdrs, options: Omit<PublishOptions, 'h
   const ctx = tryCurrentContext();
   reportLostContext(options.missingContext ?? 'warn', 'NATS headers', ctx);
   if (ctx === undefined) return given ?? natsHeaders();
-  return outgoingHeaders(ctx, given, options.allow);
+  // The send is the caller's: the producer span marks the message's creation.
+  const { headers, span } = outgoingHeaders(ctx, given, options.allow, 'create', 'message');
+  span?.end(undefined, undefined);
+  return headers;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -91,28 +101,37 @@ export async function request(nc: NatsConnection, subject: string, payload?: Pay
   if (timeout < 1) throw new DeadlineExceededError();
   // The wait is the budget: a timeout header of the caller's own would tell the responder otherwise.
   options.headers?.delete(BUDGET_HEADER, Match.IgnoreCase);
-  const headers = outgoingHeaders(ctx, options.headers, options.allow, timeout);
+  const { headers, span } = outgoingHeaders(ctx, options.headers, options.allow, 'request', subject, timeout);
   const cancelSubject = createInbox();
   headers.set(CANCEL_HEADER, cancelSubject);
-  const reply = translate(nc.request(subject, payload, { timeout, headers }), byContext);
+  let reply: Promise<Msg>;
+  try {
+    reply = translate(nc.request(subject, payload, { timeout, headers }), byContext);
+  } catch (error) {
+    span?.end(undefined, error);
+    throw error;
+  }
   return new Promise<Msg>((resolve, reject) => {
+    let settled = false;
+    const settle = (error: unknown, msg?: Msg) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      span?.end(undefined, error);
+      if (error === undefined) resolve(msg!);
+      else reject(error);
+    };
     const onAbort = () => {
       // The responder listens on this subject while it works; a closed connection has no one to tell.
       // Its payload says why: the caller's deadline fires a little before the responder's (the
       // budget is counted from arrival), and the responder must end with the caller's reason.
       if (!nc.isClosed()) nc.publish(cancelSubject, signal.reason instanceof DeadlineExceededError ? DEADLINE : '');
-      reject(signal.reason);
+      settle(signal.reason);
     };
     signal.addEventListener('abort', onAbort, { once: true });
     reply.then(
-      (msg) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(msg);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
+      (msg) => settle(undefined, msg),
+      (error: unknown) => settle(error ?? new Error('NATS request failed')),
     );
   });
 }
