@@ -20,11 +20,11 @@ import { ATTEMPT_HEADER, parseAttempt } from './retry.js';
 export interface ExtractOptions<O = unknown> extends BudgetOptions {
   /** Which incoming keys to honour. Default `'internal'`; HTTP edges pass `'edge'`. */
   readonly trust?: TrustOption | undefined;
-  /** Header to read a client's timeout from (HTTP); `false` to read none. Default {@link TIMEOUT_HEADER}. */
+  /** Header to read a client's timeout from (HTTP); `false` to read none. Default `request-timeout-ms`. */
   readonly timeoutHeader?: string | false | undefined;
   /**
    * Receives dropped values, with the ids of the context built for their request and the
-   * source's `origin`. Default {@link countDrop}.
+   * source's `origin`. Default: core's counter, which warns once per key and reason.
    */
   readonly onDrop?: DropHandler<O> | undefined;
   /**
@@ -36,7 +36,7 @@ export interface ExtractOptions<O = unknown> extends BudgetOptions {
   /**
    * Header or metadata key saying how many attempts of this request came before (a retry's
    * count), kept on the context for the retry guard; `false` reads none. Default
-   * {@link ATTEMPT_HEADER}; gRPC servers read `grpc-previous-rpc-attempts`.
+   * `request-attempt`; gRPC servers read `grpc-previous-rpc-attempts`.
    */
   readonly attemptHeader?: string | false | undefined;
 }

@@ -14,7 +14,7 @@ const TRACESTATE = 'tracestate';
  * transport), in wire form. `allow`, when given, limits which keys leave (for external targets);
  * it may itself make calls that inject. Without a tracing bridge every call carries a
  * `traceparent`: the received one with its `tracestate`, unchanged (W3C pass-through), else one
- * ctxkit starts for the call ({@link startedTraceparent}). With a bridge on, the trace context
+ * ctxkit starts for the call (`startedTraceparent`). With a bridge on, the trace context
  * is the tracer's: see `startCallTrace`.
  * `budgetMs`, for transports without a native deadline (message request-reply, worker tasks),
  * goes out as `request-timeout-ms` in whole milliseconds, which the extractor reads back.

@@ -26,7 +26,7 @@ const getCallSites = (util as unknown as { getCallSites?: (frames?: number, opti
 /**
  * The first frame outside ctxkit, Node and installed libraries, or `'unknown'`. ctxkit's frames
  * are told by their files, not by folder names: this file, and the file of the adapter that
- * called {@link reportMissingContext} (read from the call sites themselves, so that it holds
+ * called `reportMissingContext` (read from the call sites themselves, so that it holds
  * for the ESM and CJS builds and for sources). A user's own `packages/core/src` is user code.
  */
 function userCallSite(): string {
@@ -106,7 +106,7 @@ export function reportEndedContext(mode: MissingContextMode, what: string, ctx: 
 
 /**
  * The one check a transport makes before it sends: reports `what` done outside any context
- * ({@link reportMissingContext}) or under one that has ended ({@link reportEndedContext}); does
+ * (`reportMissingContext`) or under one that has ended (`reportEndedContext`); does
  * nothing (one field read) when `ctx` is live. The caller decides what to send without a context.
  */
 export function reportLostContext(mode: MissingContextMode, what: string, ctx: RequestContext | undefined): void {

@@ -32,7 +32,7 @@ function compileHttpRetry(options: HttpRetryOptions | boolean | undefined): Http
   };
 }
 
-/** Options shared by {@link createFetch} and {@link undiciInterceptor}, resolved once. */
+/** Options shared by `createFetch` and `undiciInterceptor` (`@ctxkit/core/fetch`), resolved once. */
 export interface OutgoingOptions {
   /**
    * The propagated keys that may leave, as wire names or declared keys; default: all of them.
