@@ -57,9 +57,9 @@ function admit(ctx: RequestContext, minBudgetMs: number, what: string, origin: u
   const left = deadline === undefined ? Number.POSITIVE_INFINITY : deadline - Date.now();
   // The time is compared, not the signal: a deadline that passed while the request waited (an
   // event loop too busy to fire timers, a slow interceptor) may not have aborted it yet.
-  const signal = ctx.signal;
-  if (left > 0 && left >= minBudgetMs && !signal.aborted) return undefined;
-  const error = signal.aborted ? (signal.reason as Error) : new DeadlineExceededError(REFUSAL);
+  const aborted = abortReasonOf(ctx);
+  if (left > 0 && left >= minBudgetMs && aborted === undefined) return undefined;
+  const error = aborted ?? new DeadlineExceededError(REFUSAL);
   slot.refusals ??= new Map();
   const counts = slot.refusals;
   counts.set(what, (counts.get(what) ?? 0) + 1);
@@ -92,4 +92,15 @@ export function refusedRequests(reset = false): Record<string, number> {
   const out = Object.fromEntries(counts);
   if (reset) counts.clear();
   return out;
+}
+
+/**
+ * Why `ctx` aborted, or `undefined`, without creating its signal (an `AbortController` and a
+ * timer per request, which admission on every gRPC call must not cost). A context of another
+ * copy of core is asked through its signal.
+ */
+function abortReasonOf(ctx: RequestContext): Error | undefined {
+  const own = (ctx as { _abortedReason?: () => Error | undefined })._abortedReason;
+  if (own !== undefined) return own.call(ctx);
+  return ctx.signal.aborted ? (ctx.signal.reason as Error) : undefined;
 }
