@@ -116,29 +116,21 @@ export function createFetch(options: FetchOptions = {}): CtxFetch {
  */
 export const ctxFetch: CtxFetch = createFetch();
 
-async function send(
+function send(
   call: FetchCall,
   base: BaseFetch,
   input: string | URL | Request,
   init: RequestInit,
   first: FirstRequest | undefined,
 ): Promise<Response> {
-  let response: Response;
-  try {
-    response = await base(input, init);
-    if (first !== undefined) response = await followRedirects(response, first, base, init);
-  } catch (error) {
-    call.error ??= error;
-    call.release();
-    throw error;
-  }
-  call.status = response.status;
-  call._watchBody(response);
-  return response;
+  return settle(call, async () => {
+    const response = await base(input, init);
+    return first === undefined ? response : followRedirects(response, first, base, init);
+  });
 }
 
 /** {@link send} with the retry policy: each attempt its own headers, signal and redirects. */
-async function sendRetried(
+function sendRetried(
   call: FetchCall,
   base: BaseFetch,
   input: string | URL | Request,
@@ -148,13 +140,20 @@ async function sendRetried(
   out: Outgoing,
   headers: Headers,
 ): Promise<Response> {
-  let response: Response;
-  try {
-    response = await withRetries(out, out.retry!, run, headers, call.controller.signal, async (attemptHeaders, signal) => {
+  return settle(call, () =>
+    withRetries(out, out.retry!, run, headers, call.controller.signal, async (attemptHeaders, signal) => {
       const attemptInit = { ...init, headers: attemptHeaders, signal };
       const r = await base(input, attemptInit);
       return first === undefined ? r : followRedirects(r, first, base, attemptInit);
-    });
+    }),
+  );
+}
+
+/** The call's end: released with the error when the fetch fails, else watched until its body closes. */
+async function settle(call: FetchCall, fetched: () => Promise<Response>): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetched();
   } catch (error) {
     call.error ??= error;
     call.release();
