@@ -10,6 +10,7 @@ describe('ctxkit edge → Go (grpc-go, otel-go) → ctxkit leaf', () => {
     deadline: 'context deadline exceeded',
     cancelled: 'context canceled',
     readsTrace: true,
+    roundsUpMs: () => 0,
   });
 });
 
