@@ -76,6 +76,45 @@ export function relayChain(start: (leafTarget: string) => Promise<{ peer: Peer; 
     else expect(budgets[2]).toBeLessThanOrEqual(budgets[0]! + slack);
   });
 
+  // The defect this guards: a request that brings no usable trace gets a new one at the edge, and
+  // the traceparent the edge starts for its gRPC call is what the relay's tracing joins.
+  const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+  const anyTrace = hex(16);
+  it.each([
+    ['no traceparent', undefined],
+    ['an all-zero trace id', `00-${'0'.repeat(32)}-${hex(8)}-01`],
+    ['version ff', `ff-${anyTrace}-${hex(8)}-01`],
+    ['uppercase hex', `00-${anyTrace.toUpperCase()}-${hex(8).toUpperCase()}-01`],
+  ])('a request with %s starts a new trace at the edge, which the relay and the leaf join', async (_case, traceparent) => {
+    const headers: Record<string, string> = traceparent === undefined ? {} : { traceparent };
+    const res = await fetch(`${edge!.url}/hop?action=ok`, { headers });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { servedBy: string; traceId: string };
+    expect(body.servedBy).toBe(`leaf,${words.name},edge`);
+    const mid = await relay!.next('hop');
+    const [atEdge] = edge!.views;
+    const [atLeaf] = leaf!.views;
+    expect(atEdge!.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(atEdge!.traceId).not.toBe('0'.repeat(32));
+    expect(atEdge!.traceId).not.toBe(anyTrace); // nothing of an invalid traceparent is kept
+    expect(body.traceId).toBe(atEdge!.traceId);
+    // What the edge sent: its own trace id, a parent id of its own.
+    const sent = TRACEPARENT.exec(String(mid.traceparent));
+    expect(sent, `the relay received ${String(mid.traceparent)}`).not.toBeNull();
+    const [, sentTrace, sentParent] = sent!;
+    expect(sentTrace).toBe(atEdge!.traceId);
+    expect(sentParent).not.toBe('0'.repeat(16));
+    if (words.readsTrace) {
+      // The relay's own tracing (otel-go's W3C propagator) joined it: same trace, and its span's
+      // remote parent is the parent id the edge sent.
+      expect(mid.traceId).toBe(atEdge!.traceId);
+      expect(mid.parentSpanId).toBe(sentParent);
+      expect(mid.parentRemote).toBe(true);
+    }
+    // The leaf behind the relay is in the same trace.
+    expect(atLeaf!.traceId).toBe(atEdge!.traceId);
+  });
+
   it('answers 504 at the edge in time when the deadline passes at the leaf, whose context ends DEADLINE_EXCEEDED', async () => {
     const started = performance.now();
     const res = await fetch(`${edge!.url}/hop?action=hang`, { headers: { 'request-timeout-ms': '400' } });

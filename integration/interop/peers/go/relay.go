@@ -97,10 +97,13 @@ type relay struct{ next *grpc.ClientConn }
 func (r *relay) Hop(ctx context.Context, in *hopRequest) (*hopReply, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	ctx = propagator.Extract(ctx, mdCarrier(md))
+	// The remote parent otel-go's propagator read: the span below is its child (zeros if none).
+	parent := trace.SpanContextFromContext(ctx)
 	ctx, span := tracer.Start(ctx, "Relay.Hop", trace.WithSpanKind(trace.SpanKindServer))
 	defer span.End()
 	emit(map[string]interface{}{
 		"event": "hop", "traceId": span.SpanContext().TraceID().String(),
+		"parentSpanId": parent.SpanID().String(), "parentRemote": parent.IsRemote(),
 		"traceparent": first(md, "traceparent"), "requestId": first(md, "request-id"),
 		"userId": first(md, "user-id"), "budgetMs": budgetMs(ctx),
 	})
