@@ -94,6 +94,26 @@ describe('the SDK in every hop', () => {
     expect(gatewayServer.attributes).not.toHaveProperty('ctxkit.trace_id');
   });
 
+  it.each([
+    ['no trace from the client', {}],
+    ["a client's traceparent and tracestate", { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'vendor=opaque' }],
+  ])('with the grpc instrumentation on, each gRPC call carries one traceparent, its client span, and one tracestate at most (%s)', async (_case, headers: Record<string, string>) => {
+    const { traceId } = await get(chain, headers);
+    const hops = await collect(chain, PER_REQUEST);
+    // The raw metadata values, not the first one: the instrumentation and ctxkit both inject.
+    const calls = [
+      { at: seenAt(hops.b), client: spanOf(hops.gateway, CLIENT) },
+      { at: seenAt(hops.c), client: spanOf(hops.b, CLIENT) },
+    ];
+    for (const { at, client } of calls) {
+      expect(at.wire!.traceparent, at.role).toEqual([`00-${traceId}-${client.spanId}-01`]);
+      expect(client.traceId).toBe(traceId);
+      expect(at.wire!.tracestate.length, at.role).toBeLessThanOrEqual(1);
+      if (headers.tracestate !== undefined) expect(at.wire!.tracestate, at.role).toEqual([headers.tracestate]);
+      else expect(at.wire!.tracestate, at.role).toEqual([]);
+    }
+  });
+
   it('records the user id as enduser.id on the edge span and carries it to every hop', async () => {
     await get(chain, { authorization: 'Bearer u-42' });
     const hops = await collect(chain, PER_REQUEST);
