@@ -41,12 +41,13 @@ def main():
             remaining = context.time_remaining()
             emit(event="hop", traceparent=md.get("traceparent", ""), requestId=md.get("request-id", ""),
                  userId=md.get("user-id", ""), budgetMs=-1 if remaining is None else int(remaining * 1000))
-            call = stub.Hop.future(request, timeout=context.time_remaining(),
-                                   metadata=[(k, md[k]) for k in FORWARDED if k in md])
             # How this RPC ended, set once: by the callback below when it ended before the
             # servicer answered (cancelled by its caller, or past its deadline), or here.
             ended = []
             ended_lock = threading.Lock()
+            # The downstream call, once started, and whether this RPC ended first.
+            downstream = {"call": None, "done": False}
+            downstream_lock = threading.Lock()
 
             def end(how, report):
                 with ended_lock:
@@ -59,9 +60,23 @@ def main():
             def on_done():
                 left = context.time_remaining()
                 end("deadline exceeded" if left is not None and left <= 0.01 else "cancelled", True)
-                call.cancel()
+                with downstream_lock:
+                    downstream["done"] = True
+                    call = downstream["call"]
+                if call is not None:
+                    call.cancel()
 
-            context.add_callback(on_done)
+            # Registered before the downstream call starts: the caller may cancel as soon as the
+            # next hop has the call, and a callback added after the RPC ended is never run.
+            if not context.add_callback(on_done):
+                on_done()
+            call = stub.Hop.future(request, timeout=context.time_remaining(),
+                                   metadata=[(k, md[k]) for k in FORWARDED if k in md])
+            with downstream_lock:
+                downstream["call"] = call
+                cancel_now = downstream["done"]
+            if cancel_now:
+                call.cancel()
             try:
                 reply = call.result()
             except grpc.RpcError as e:
