@@ -1,9 +1,10 @@
 // Checks the packages as a consumer gets them, from their packed tarballs:
 //   1. publint (strict) and @arethetypeswrong/cli (every resolution mode) on each tarball;
 //   2. one fresh project outside the monorepo (a temp dir) installs the tarballs, and
-//      consumer.ts type-checks there with TypeScript 5.9 and 7 under node10 (5.9 only: 7 removed
-//      it), node16, nodenext and bundler, in ESM and CJS packages. One install serves every
-//      variant: each is a subfolder with its own tsconfig.json and package.json "type".
+//      consumer.ts (every package's API) and consumer-nest.ts type-check there with TypeScript
+//      5.9 and 7 under node10 (5.9 only: 7 removed it), node16, nodenext and bundler, in ESM and
+//      CJS packages. One install serves every variant: each is a subfolder with its own
+//      tsconfig.json and package.json "type".
 // Prints `consumers: N passed, M failed` and exits non-zero on any failure. Run after a build
 // (`npm run test:packages` does both).
 import { execFile } from 'node:child_process';
@@ -17,9 +18,9 @@ const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const bin = (name: string) => join(root, 'node_modules', '.bin', name);
-// The four packages consumer.ts uses are packed and installed; every other published package
+// The packages consumer.ts uses are packed and installed; any other published package
 // (packages/* not private) gets publint and attw too.
-const packages = ['core', 'express-middleware', 'fastify-plugin', 'grpc-interceptors'];
+const packages = ['core', 'express-middleware', 'fastify-plugin', 'grpc-interceptors', 'nats', 'bullmq', 'worker-threads', 'nestjs'];
 const others: string[] = [];
 for (const dir of (await readdir(join(root, 'packages'))).sort()) {
   if (packages.includes(dir)) continue;
@@ -31,17 +32,22 @@ const compilers: Record<string, string> = {
   'typescript 7': join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
 };
 // The peers and types a consumer installs beside ctxkit, at the versions the monorepo tests.
-const peers = ['fastify', 'express', '@types/express', '@grpc/grpc-js', '@opentelemetry/api', '@types/node'];
+const peers = [
+  'fastify', 'express', '@types/express', '@grpc/grpc-js', '@opentelemetry/api', '@types/node',
+  'nats', 'bullmq', '@nestjs/common', '@nestjs/core', '@nestjs/microservices', 'rxjs', 'reflect-metadata',
+];
 
 interface Variant {
   name: string;
   type: 'module' | 'commonjs';
   compilerOptions: Record<string, unknown>;
   only?: string;
+  /** Nest 12 is ESM only: node16 CommonJS loads it with import() (consumer-nest-import.ts). */
+  nestByImport?: boolean;
 }
 const variants: Variant[] = [
   { name: 'node10-cjs', type: 'commonjs', compilerOptions: { module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true }, only: 'typescript 5.9' },
-  { name: 'node16-cjs', type: 'commonjs', compilerOptions: { module: 'node16', moduleResolution: 'node16' } },
+  { name: 'node16-cjs', type: 'commonjs', compilerOptions: { module: 'node16', moduleResolution: 'node16' }, nestByImport: true },
   { name: 'node16-esm', type: 'module', compilerOptions: { module: 'node16', moduleResolution: 'node16' } },
   { name: 'nodenext-cjs', type: 'commonjs', compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext' } },
   { name: 'nodenext-esm', type: 'module', compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext' } },
@@ -57,13 +63,38 @@ function report(ok: boolean, what: string, output = ''): void {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
   if (!ok && output !== '') console.log(output.trim().replace(/^/gm, '     '));
 }
-async function attempt(what: string, file: string, args: string[], cwd: string): Promise<void> {
+interface Outcome {
+  ok: boolean;
+  what: string;
+  output: string;
+}
+async function attempt(what: string, file: string, args: string[], cwd: string): Promise<Outcome> {
+  const began = Date.now();
   try {
     await run(file, args, { cwd, maxBuffer: 16 * 1024 * 1024 });
-    report(true, what);
+    return { ok: true, what: `${what} (${((Date.now() - began) / 1000).toFixed(1)} s)`, output: '' };
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; message: string };
-    report(false, what, `${e.stdout ?? ''}${e.stderr ?? ''}` || e.message);
+    return { ok: false, what, output: `${e.stdout ?? ''}${e.stderr ?? ''}` || e.message };
+  }
+}
+/**
+ * Runs the checks two at a time (each is one process, mostly one core; CI has two) and reports
+ * them in the order given.
+ */
+async function attemptAll(checks: readonly (() => Promise<Outcome>)[], parallel = 2): Promise<void> {
+  const outcomes: Promise<Outcome>[] = [];
+  const running = new Set<Promise<Outcome>>();
+  for (const check of checks) {
+    if (running.size >= parallel) await Promise.race(running);
+    const p = check();
+    outcomes.push(p);
+    running.add(p);
+    void p.finally(() => running.delete(p));
+  }
+  for (const outcome of outcomes) {
+    const { ok, what, output } = await outcome;
+    report(ok, what, output);
   }
 }
 
@@ -77,16 +108,22 @@ try {
     const { stdout } = await run('npm', ['pack', '--silent', '--pack-destination', packs], { cwd: join(root, 'packages', dir) });
     tarballs.push(join(packs, stdout.trim().split('\n').pop()!));
   }
-  for (const [i, tarball] of tarballs.entries()) {
-    const dir = join(root, 'packages', packages[i]!);
-    await attempt(`publint --strict ${packages[i]}`, bin('publint'), ['--strict', '--pack', 'npm'], dir);
-    await attempt(`attw (node10, node16 CJS and ESM, bundler) ${packages[i]}`, bin('attw'), [tarball, '--format', 'ascii'], work);
-  }
-  for (const other of others) {
-    const dir = join(root, 'packages', other);
-    await attempt(`publint --strict ${other}`, bin('publint'), ['--strict', '--pack', 'npm'], dir);
-    await attempt(`attw (node10, node16 CJS and ESM, bundler) ${other}`, bin('attw'), ['--pack', dir, '--format', 'ascii'], work);
-  }
+  await attemptAll([
+    ...tarballs.flatMap((tarball, i) => {
+      const dir = join(root, 'packages', packages[i]!);
+      return [
+        () => attempt(`publint --strict ${packages[i]}`, bin('publint'), ['--strict', '--pack', 'npm'], dir),
+        () => attempt(`attw (node10, node16 CJS and ESM, bundler) ${packages[i]}`, bin('attw'), [tarball, '--format', 'ascii'], work),
+      ];
+    }),
+    ...others.flatMap((other) => {
+      const dir = join(root, 'packages', other);
+      return [
+        () => attempt(`publint --strict ${other}`, bin('publint'), ['--strict', '--pack', 'npm'], dir),
+        () => attempt(`attw (node10, node16 CJS and ESM, bundler) ${other}`, bin('attw'), ['--pack', dir, '--format', 'ascii'], work),
+      ];
+    }),
+  ]);
 
   // The fresh project: tarballs plus the peers, from npm's cache where it has them.
   const project = join(work, 'project');
@@ -101,28 +138,32 @@ try {
     dependencies[peer] = manifest.version;
   }
   await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, dependencies }, null, 2));
-  const installed = Date.now();
-  await attempt('npm install of the tarballs in a fresh project', 'npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock'], project);
-  console.log(`     (install ${((Date.now() - installed) / 1000).toFixed(1)} s)`);
+  await attemptAll([
+    () => attempt('npm install of the tarballs in a fresh project', 'npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock'], project),
+  ]);
 
-  const source = await readFile(join(here, 'consumer.ts'), 'utf8');
+  const sources = Object.fromEntries(
+    await Promise.all(['consumer.ts', 'consumer-nest.ts', 'consumer-nest-import.ts'].map(async (f) => [f, await readFile(join(here, f), 'utf8')] as const)),
+  );
   for (const variant of variants) {
     const dir = join(project, variant.name);
     await mkdir(dir);
     await writeFile(join(dir, 'package.json'), JSON.stringify({ type: variant.type }));
-    await writeFile(join(dir, 'consumer.ts'), source);
+    const files = ['consumer.ts', variant.nestByImport === true ? 'consumer-nest-import.ts' : 'consumer-nest.ts'];
+    for (const f of files) await writeFile(join(dir, f), sources[f]!);
     const tsconfig = {
       compilerOptions: { target: 'es2022', lib: ['es2023', 'dom'], strict: true, noEmit: true, skipLibCheck: false, types: ['node'], ...variant.compilerOptions },
-      files: ['consumer.ts'],
+      files,
     };
     await writeFile(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
   }
-  for (const [compiler, tsc] of Object.entries(compilers)) {
-    for (const variant of variants) {
-      if (variant.only !== undefined && variant.only !== compiler) continue;
-      await attempt(`${compiler} ${variant.name}`, process.execPath, [tsc, '-p', join(project, variant.name, 'tsconfig.json')], project);
-    }
-  }
+  await attemptAll(
+    Object.entries(compilers).flatMap(([compiler, tsc]) =>
+      variants
+        .filter((variant) => variant.only === undefined || variant.only === compiler)
+        .map((variant) => () => attempt(`${compiler} ${variant.name}`, process.execPath, [tsc, '-p', join(project, variant.name, 'tsconfig.json')], project)),
+    ),
+  );
 } finally {
   await rm(work, { recursive: true, force: true });
 }

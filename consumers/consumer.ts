@@ -7,9 +7,15 @@ import { ctxkitPropagator } from '@ctxkit/core/otel';
 import { ctxkit as ctxkitExpress, ctxkitErrorHandler as expressErrors } from '@ctxkit/express';
 import { composeErrorHandler, ctxkit, ctxkitErrorHandler } from '@ctxkit/fastify';
 import { clientInterceptor, serverInterceptor, Status, statusError, wrapService } from '@ctxkit/grpc';
+import { contextProcessor, enqueue, type JobProcessor } from '@ctxkit/bullmq';
+import { type ConsumerOptions, messageHandler, publish, request, subscribe } from '@ctxkit/nats';
+import { createTaskClient, serveTasks, type StopServing, type TaskClient } from '@ctxkit/worker';
 import { Server } from '@grpc/grpc-js';
+import { type Job, Queue, Worker as JobWorker } from 'bullmq';
 import express from 'express';
 import { fastify } from 'fastify';
+import type { Msg, NatsConnection, Subscription } from 'nats';
+import type { Worker } from 'node:worker_threads';
 
 export const tenantId = defineKey<'acme' | 'globex'>('tenant-id');
 
@@ -62,4 +68,49 @@ export async function elsewhere(): Promise<number> {
   void ctxkitPropagator();
   const res = await ctxFetch('http://127.0.0.1:1/');
   return errorResponse(new Error('x')).status + res.status;
+}
+
+export async function stock(nc: NatsConnection): Promise<Subscription> {
+  const options: ConsumerOptions = { trust: 'internal', maxTimeoutMs: 5_000 };
+  const reserve = messageHandler((msg: Msg) => ({ sku: msg.string(), traceId: currentContext().traceId }), options, nc);
+  const reserved: Promise<{ sku: string; traceId: string }> = reserve({} as Msg);
+  void reserved;
+  publish(nc, 'stock.changed', JSON.stringify({ sku: 'a-1' }), { allow: (key) => key !== 'user-id' });
+  const reply: Msg = await request(nc, 'stock.reserve', JSON.stringify({ sku: 'a-1' }), { timeoutMs: 500 });
+  void reply;
+  // @ts-expect-error what a subject's producers may claim is a decision: trust is required
+  subscribe(nc, 'stock.reserve', () => undefined, { queue: 'stock' });
+  return subscribe(nc, 'stock.reserve', (msg) => msg.respond(msg.data), { trust: 'edge', queue: 'stock', onError: (error, msg) => void [error, msg?.subject] });
+}
+
+interface Refund {
+  orderId: string;
+}
+
+export async function compensations(): Promise<number> {
+  const connection = { host: '127.0.0.1', port: 6379 };
+  const queue = new Queue<Refund, number, 'refund'>('compensations', { connection });
+  const processor: JobProcessor<Refund, number> = contextProcessor(async (job) => job.data.orderId.length + (tryCurrentContext()?.userId === undefined ? 0 : 1), { trust: 'internal' });
+  const worker = new JobWorker<Refund, number>('compensations', processor, { connection });
+  const job: Job<Refund, number, 'refund'> = await enqueue(queue, 'refund', { orderId: 'o-1' }, { attempts: 3, missingContext: 'throw' });
+  // @ts-expect-error the job's data is the queue's
+  await enqueue(queue, 'refund', { order: 1 });
+  // @ts-expect-error a worker declares what its producers may claim
+  contextProcessor(async () => 0, {});
+  await worker.close();
+  return job.data.orderId.length;
+}
+
+export async function thumbnail(worker: Worker): Promise<Uint8Array> {
+  const tasks: TaskClient = createTaskClient(worker, { missingContext: 'throw' });
+  const image = new ArrayBuffer(8);
+  const thumb = await tasks.run<Uint8Array>({ image }, { transferList: [image] });
+  // @ts-expect-error a missing context is 'throw', 'warn' or 'ignore'
+  createTaskClient(worker, { missingContext: 'sometimes' });
+  tasks.close();
+  return thumb;
+}
+
+export function resizer(): StopServing {
+  return serveTasks(async (task: { image: ArrayBuffer }) => new Uint8Array(task.image).subarray(0, currentContext().remainingMs()), { trust: 'internal', maxTimeoutMs: 2_000 });
 }
