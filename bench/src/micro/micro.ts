@@ -48,6 +48,8 @@ const INTERNAL_MD: Record<string, string> = {
 const edge = compileExtractor({ trust: 'edge' });
 const internal = compileExtractor({ trust: 'internal', timeoutHeader: false });
 const sample = createContext({ userId: 'u-42', values: { [tenant.name]: 'acme' } });
+/** A context extracted at the edge from a request that carried a `traceparent`. */
+const received = edge(recordGetter, EDGE_HEADERS);
 const noop = () => 1;
 
 const BENCHES: Bench[] = [
@@ -141,13 +143,26 @@ const BENCHES: Bench[] = [
   },
   {
     name: 'inject',
-    description: 'injectContext() of trace-id, request-id, user-id, tenant-id into a plain object',
+    description: 'injectContext() of trace-id, request-id, user-id, tenant-id into a plain object, and the traceparent ctxkit starts for the call (none was received: a new parent id per call)',
     run: (n) => {
       let k = 0;
       for (let i = 0; i < n; i++) {
         const out: Record<string, string> = {};
         injectContext(sample as RequestContext, recordCarrier, out);
         k += out['trace-id']!.length;
+      }
+      return k;
+    },
+  },
+  {
+    name: 'inject-forward',
+    description: 'injectContext() of a context that received a traceparent (forwarded as received, W3C pass-through): trace-id, request-id, traceparent',
+    run: (n) => {
+      let k = 0;
+      for (let i = 0; i < n; i++) {
+        const out: Record<string, string> = {};
+        injectContext(received, recordSetter, out);
+        k += out.traceparent!.length;
       }
       return k;
     },

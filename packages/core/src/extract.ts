@@ -118,13 +118,16 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
     const bridge = slot.bridge;
     const trusted = decide(source?.remoteAddress);
     const tp = readTraceparent(r);
-    const proxied = readProxiedId(r, requestDef);
     const sent = readOne(r, traceDef);
     // The context's id is always a W3C one: `traceparent`, else a 32-hex legacy id, else new
     // (the active span's on a fresh chain). From a trusted peer ctxkit's own `trace-id` comes
     // first: a tracer without the bridge may have written a `traceparent` of another trace.
     const sentW3C = sent !== undefined && isW3CTraceId(sent) ? sent : undefined;
     let traceId = trusted === 'none' ? (tp?.traceId ?? sentW3C) : (sentW3C ?? tp?.traceId);
+    const trustedWithId = trusted !== 'none' && (trusted === 'declared' || trusted.has(REQUEST_ID));
+    // A proxy's `x-request-id` is read only where it is used: as the request id from a peer
+    // trusted with it, or in the trace id's role when nothing else named the trace.
+    const proxied = trustedWithId || traceId === undefined ? readProxiedId(r, requestDef) : undefined;
     // The proxy's id is checked as a trace id only where it could be one (nothing else named
     // the trace): not on every request that came with a `traceparent`.
     const proxiedW3C = traceId === undefined && proxied !== undefined && isW3CTraceId(proxied) ? proxied : undefined;
@@ -141,7 +144,7 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
     // proxy's `x-request-id`, which travels on unchanged); else the framework's own id.
     let requestId: string | undefined;
     let bytes = 0;
-    if (trusted !== 'none' && (trusted === 'declared' || trusted.has(REQUEST_ID))) {
+    if (trustedWithId) {
       requestId = readOne(r, requestDef) ?? proxied;
       if (proxied !== undefined) {
         metadata.set(PROXY_REQUEST_ID, proxied);

@@ -174,12 +174,21 @@ export function valueProblem(def: KeyDefinition, value: unknown): string | undef
   if (value.length > def.maxLength) return `longer than ${def.maxLength} characters`;
   // The ids' rule (visible ASCII, no space or comma) implies the general one: one regex, not two,
   // for the ids every request carries. A value it refuses goes through both for its reason.
-  if (def.pattern === ID && ID.test(value)) return undefined;
+  if (isIdRule(def.pattern) && ID.test(value)) return undefined;
   if (!VALUE.test(value)) {
     return /[\r\n]/.test(value) ? 'contains CR or LF' : 'not printable ASCII (or blank at an end)';
   }
   if (def.pattern !== undefined && !def.pattern.test(value)) return 'does not match the key pattern';
   return undefined;
+}
+
+/**
+ * Whether a key's pattern is the ids' rule. By identity first; by source when another copy of
+ * this module (the CommonJS build beside the ES one) registered the built-in keys in the shared
+ * slot with its own `ID` object, so that copy keeps the one-regex path too.
+ */
+function isIdRule(pattern: RegExp | undefined): boolean {
+  return pattern === ID || (pattern !== undefined && pattern.source === ID.source);
 }
 
 /**

@@ -10,10 +10,8 @@ export interface TraceParent {
 
 // https://www.w3.org/TR/trace-context-2/#traceparent-header-field-values
 // version 00 is exactly 55 chars; a future version may append fields after a '-'.
-// Tested, not exec'd: the fields sit at fixed offsets, and slicing them is cheaper than a match array.
-const V00 = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 const FUTURE = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
-const HEX32 = /^[0-9a-f]{32}$/;
+const DASH = 45;
 // Compared as strings: cheaper than a regex for a value already known to be hex of that length.
 const ZERO_TRACE = '00000000000000000000000000000000';
 const ZERO_SPAN = '0000000000000000';
@@ -30,7 +28,7 @@ export function parseTraceparent(
   onReject?: (reason: string) => void,
 ): TraceParent | undefined {
   if (value === undefined) return undefined;
-  if (value.length !== 55 || !V00.test(value)) return parseOther(value, onReject);
+  if (!isVersion00(value)) return parseOther(value, onReject);
   const traceId = value.slice(3, 35);
   const parentId = value.slice(36, 52);
   if (traceId === ZERO_TRACE || parentId === ZERO_SPAN) {
@@ -69,5 +67,31 @@ export function formatTraceparent(tp: TraceParent): string {
 
 /** Whether `id` is a W3C trace id (32 lowercase hex digits, not all zeros). */
 export function isW3CTraceId(id: string): boolean {
-  return id.length === 32 && id !== ZERO_TRACE && HEX32.test(id);
+  return id.length === 32 && id !== ZERO_TRACE && isLowerHex(id, 0, 32);
+}
+
+// Every request's header and every outgoing call's id is checked: a loop over the fixed offsets
+// costs less than a regex match (measured in the micro bench's extract cases).
+/** Whether `value` is `00-<32 hex>-<16 hex>-<2 hex>`, lowercase, exactly 55 characters. */
+function isVersion00(value: string): boolean {
+  return (
+    value.length === 55 &&
+    value.charCodeAt(0) === 48 &&
+    value.charCodeAt(1) === 48 &&
+    value.charCodeAt(2) === DASH &&
+    value.charCodeAt(35) === DASH &&
+    value.charCodeAt(52) === DASH &&
+    isLowerHex(value, 3, 35) &&
+    isLowerHex(value, 36, 52) &&
+    isLowerHex(value, 53, 55)
+  );
+}
+
+/** Whether every character of `s` in [from, to) is 0-9 or a-f. */
+function isLowerHex(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || (c > 57 && c < 97) || c > 102) return false;
+  }
+  return true;
 }
