@@ -49,7 +49,7 @@ const edge = compileExtractor({ trust: 'edge' });
 const internal = compileExtractor({ trust: 'internal', timeoutHeader: false });
 const sample = createContext({ userId: 'u-42', values: { [tenant.name]: 'acme' } });
 /** A context extracted at the edge from a request that carried a `traceparent`. */
-const received = edge(recordGetter, EDGE_HEADERS);
+const received = edge(recordCarrier, EDGE_HEADERS);
 const noop = () => 1;
 
 const BENCHES: Bench[] = [
@@ -161,7 +161,7 @@ const BENCHES: Bench[] = [
       let k = 0;
       for (let i = 0; i < n; i++) {
         const out: Record<string, string> = {};
-        injectContext(received, recordSetter, out);
+        injectContext(received, recordCarrier, out);
         k += out.traceparent!.length;
       }
       return k;
