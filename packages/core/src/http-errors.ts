@@ -64,37 +64,33 @@ export function isStatusError(error: unknown): error is { code: number; details:
  * and tells whether the error follows its abort.
  */
 export function errorResponse(error: unknown, ctx?: RequestContext): ErrorResponse {
-  const { status, code, message, internal } = answer(error);
-  return { status, body: { code, message, traceId: ctx?.traceId }, internal, followsAbort: followsAbort(error, ctx) };
-}
-
-/** The status, code and message of {@link errorResponse}. */
-function answer(error: unknown): { status: number; code: StatusName; message: string; internal: boolean } {
+  const traceId = ctx?.traceId;
+  const follows = followsAbort(error, ctx);
   if (error instanceof CtxkitError) {
     // ctxkit's own messages are safe except for programmer errors, which name keys and values.
     const code = error.grpcCode;
     const internal = INTERNAL.has(code);
-    return reply(toHttpStatus(code), statusName(code), internal ? GENERIC[code]! : error.message, internal);
+    return reply(toHttpStatus(code), statusName(code), internal ? GENERIC[code]! : error.message, internal, traceId, follows);
   }
   if (isStatusError(error)) {
     const code = error.code;
     const message = GENERIC[code] ?? printable(error.details, 200);
-    return reply(toHttpStatus(code), statusName(code), message, INTERNAL.has(code));
+    return reply(toHttpStatus(code), statusName(code), message, INTERNAL.has(code), traceId, follows);
   }
   if (typeof error === 'object' && error !== null) {
     const e = error as { statusCode?: unknown; status?: unknown; expose?: unknown; message?: unknown; name?: unknown };
-    if (e.name === 'TimeoutError') return reply(504, 'DEADLINE_EXCEEDED', 'deadline exceeded', false);
+    if (e.name === 'TimeoutError') return reply(504, 'DEADLINE_EXCEEDED', 'deadline exceeded', false, traceId, follows);
     const status = typeof e.statusCode === 'number' ? e.statusCode : e.status;
     if (typeof status === 'number' && status >= 400 && status < 500 && e.expose !== false) {
       const message = typeof e.message === 'string' ? printable(e.message, 200) : 'bad request';
-      return reply(status, CODE_BY_HTTP[status] ?? 'FAILED_PRECONDITION', message, false);
+      return reply(status, CODE_BY_HTTP[status] ?? 'FAILED_PRECONDITION', message, false, traceId, follows);
     }
   }
-  return reply(500, 'INTERNAL', 'internal error', true);
+  return reply(500, 'INTERNAL', 'internal error', true, traceId, follows);
 }
 
-function reply(status: number, code: StatusName, message: string, internal: boolean): ReturnType<typeof answer> {
-  return { status, code, message, internal };
+function reply(status: number, code: StatusName, message: string, internal: boolean, traceId: string | undefined, followsAbort: boolean): ErrorResponse {
+  return { status, body: { code, message, traceId }, internal, followsAbort };
 }
 
 // What a write after the reply is called on Node (Express) and on Fastify.
