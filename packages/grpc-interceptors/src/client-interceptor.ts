@@ -15,6 +15,7 @@ import {
   type CarrierSetter,
   callDeadline,
   compileRetry,
+  contextEnded,
   injectContext,
   MAX_GRPC_TIMEOUT_MS,
   OutgoingCall,
@@ -44,6 +45,9 @@ export interface ClientInterceptorOptions {
   /**
    * What a call made outside any request context does: `'throw'` a `NoContextError` from the
    * call site, `'warn'` once per call site (`CTXKIT_NO_CONTEXT`, naming where), or `'ignore'`.
+   * A call made under a context that has already ended (a callback kept from a finished
+   * request) is reported the same way (`CTXKIT_ENDED_CONTEXT`, naming where and which request)
+   * and, unless thrown, still carries that request's ids, deadline and cancellation.
    * Default `'warn'`.
    */
   readonly missingContext?: MissingContextMode | undefined;
@@ -112,6 +116,9 @@ export function clientInterceptor(options: ClientInterceptorOptions = {}): Inter
     if (ctx === undefined) {
       if (missing !== 'ignore') reportLostContext(missing, `gRPC call ${method.path}`, undefined);
       if (!retried) return new InterceptingCall(nextCall(callOptions));
+    } else if (missing !== 'ignore' && contextEnded(ctx)) {
+      // Still sent with the ended request's ids: the report is how the callback that kept it is found.
+      reportLostContext(missing, `gRPC call ${method.path}`, ctx);
     }
     // Core's outgoing-call lifecycle: the earlier of the caller's deadline and the context's,
     // never further than grpc-js servers can read; grpc-js times the call itself.
