@@ -41,5 +41,5 @@ export type { Admission } from './admission.js';
 export { errorResponse, followsAbort, isStatusError } from './http-errors.js';
 export type { ErrorBody, ErrorResponse } from './http-errors.js';
 export { statusName } from './status.js';
-export { contextEnded, reportLostContext } from './lost-context.js';
+export { reportLostContext } from './lost-context.js';
 export { resolveLogFieldNames } from './log.js';

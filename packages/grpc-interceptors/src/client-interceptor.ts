@@ -15,7 +15,6 @@ import {
   type CarrierSetter,
   callDeadline,
   compileRetry,
-  contextEnded,
   injectContext,
   MAX_GRPC_TIMEOUT_MS,
   OutgoingCall,
@@ -116,8 +115,8 @@ export function clientInterceptor(options: ClientInterceptorOptions = {}): Inter
     if (ctx === undefined) {
       if (missing !== 'ignore') reportLostContext(missing, `gRPC call ${method.path}`, undefined);
       if (!retried) return new InterceptingCall(nextCall(callOptions));
-    } else if (missing !== 'ignore' && contextEnded(ctx)) {
-      // Still sent with the ended request's ids: the report is how the callback that kept it is found.
+    } else if (missing !== 'ignore') {
+      // An ended context (one field read when live) is reported; the call is still sent with its ids.
       reportLostContext(missing, `gRPC call ${method.path}`, ctx);
     }
     // Core's outgoing-call lifecycle: the earlier of the caller's deadline and the context's,
