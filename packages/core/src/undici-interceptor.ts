@@ -6,7 +6,7 @@
 import { contextEnded, reportEndedContext, reportMissingContext } from './lost-context.js';
 import type { HeaderSink } from './carrier.js';
 import { compileOutgoing, type OutgoingOptions, writeHeaders } from './outgoing.js';
-import { callDeadline, OutgoingCall } from './outgoing-call.js';
+import { OutgoingCall } from './outgoing-call.js';
 import { als } from './storage.js';
 
 /** The part of undici's `DispatchController` the interceptor uses. */
@@ -72,11 +72,11 @@ export function undiciInterceptor(options: OutgoingOptions = {}): DispatchInterc
         }
       }
       const now = Date.now();
-      const deadline = callDeadline(ctx, undefined, out.timeoutMs, now);
+      const call = new DispatchCall(handler);
+      const deadline = call.setDeadline(ctx, undefined, out.timeoutMs, now);
       const headers = new RecordHeaders(opts.headers);
       writeHeaders(out, ctx, deadline, now, headers);
-      const call = new DispatchCall(handler);
-      const early = call.start(ctx, undefined, deadline, now);
+      const early = call.start(ctx, undefined, now);
       if (early !== undefined) return fail(handler, early as Error);
       const method = typeof opts.method === 'string' ? opts.method.toUpperCase() : 'GET';
       call.trace(ctx, { transport: 'http', method, target: `${String(opts.origin ?? '')}${String(opts.path ?? '')}` }, headers, out.allow);
