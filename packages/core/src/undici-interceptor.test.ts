@@ -2,7 +2,7 @@ import { getEventListeners } from 'node:events';
 import { Agent, type Dispatcher, request, fetch as undiciFetch } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { activeTimers, rejection, settle, startServer, type TestServer, within } from '../test/fetch/server.js';
-import { compileExtractor, recordGetter } from './adapter.js';
+import { compileExtractor, recordCarrier } from './adapter.js';
 import { bindContext, createContext, runWithContext, withCancel, withTimeout } from './index.js';
 import { CancelledError, DeadlineExceededError, NoContextError } from './errors.js';
 import { defineKey } from './schema.js';
@@ -160,7 +160,7 @@ describe('undiciInterceptor and traceparent (no tracer)', () => {
   const extract = compileExtractor({ trust: 'internal' });
 
   it('forwards a received traceparent unchanged, with its tracestate', async () => {
-    const ctx = extract(recordGetter, { traceparent: TP, tracestate: 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7' });
+    const ctx = extract(recordCarrier, { traceparent: TP, tracestate: 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7' });
     await runWithContext(ctx, async () => {
       for (let i = 0; i < 2; i++) await (await request(`${srv.url}/echo`, { dispatcher })).body.text();
     });
@@ -173,7 +173,7 @@ describe('undiciInterceptor and traceparent (no tracer)', () => {
   });
 
   it('starts one for a context that received none: its trace id, a parent id per call, not sampled', async () => {
-    const ctx = extract(recordGetter, {});
+    const ctx = extract(recordCarrier, {});
     await runWithContext(ctx, async () => {
       for (let i = 0; i < 3; i++) await (await request(`${srv.url}/echo`, { dispatcher })).body.text();
     });
