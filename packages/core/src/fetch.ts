@@ -1,7 +1,7 @@
 import { finished } from 'node:stream';
 import { checkTimeout } from './deadline.js';
 import { type BaseFetch, type FirstRequest, followRedirects } from './fetch-redirects.js';
-import { reportMissingContext } from './lost-context.js';
+import { contextEnded, reportEndedContext, reportMissingContext } from './lost-context.js';
 import { compileOutgoing, type HttpRetryOptions, type Outgoing, type OutgoingOptions, writeHeaders } from './outgoing.js';
 import { replayable, withRetries } from './fetch-retry.js';
 import type { RetryRun } from './retry.js';
@@ -43,7 +43,10 @@ export interface FetchOptions extends OutgoingOptions {
  * Redirects are followed as fetch follows them (unless `redirect` says otherwise), but the
  * context's headers only go to the origin asked for: a hop to another origin carries the
  * caller's own headers only. Outside any context it behaves like `fetch` and reports the call
- * (`missingContext`).
+ * (`missingContext`). Under a context that has already ended (a callback kept from a finished
+ * request) it reports the call once per call site (`CTXKIT_ENDED_CONTEXT`; `'throw'` rejects)
+ * and still sends it as before, with the ended request's ids: the report is how the callback
+ * that kept the context is found.
  *
  * @throws RangeError for an invalid `timeoutMs` or `timeoutHeader`; `InvalidMetadataError` for
  * an `allowKeys` name that cannot be a key. The returned function never throws: it rejects.
@@ -63,7 +66,7 @@ export function createFetch(options: FetchOptions = {}): CtxFetch {
       if (ctx === undefined) {
         reportMissingContext(out.missingContext, 'fetch');
         if (timeoutMs === undefined && out.retry === undefined) return (base ?? fetch)(input, init);
-      }
+      } else if (contextEnded(ctx)) reportEndedContext(out.missingContext, 'fetch', ctx);
       const now = Date.now();
       const call = new FetchCall();
       const deadline = call.setDeadline(ctx, undefined, timeoutMs, now);

@@ -32,6 +32,9 @@ export interface ClientInterceptorOptions {
   /**
    * What a call made outside any request context does: `'throw'` a `NoContextError` from the
    * call site, `'warn'` once per call site (`CTXKIT_NO_CONTEXT`, naming where), or `'ignore'`.
+   * A call made under a context that has already ended (a callback kept from a finished
+   * request) is reported the same way (`CTXKIT_ENDED_CONTEXT`, naming where and which request)
+   * and, unless thrown, still carries that request's ids, deadline and cancellation.
    * Default `'warn'`.
    */
   readonly missingContext?: MissingContextMode | undefined;
@@ -100,6 +103,9 @@ export function clientInterceptor(options: ClientInterceptorOptions = {}): Inter
     if (ctx === undefined) {
       if (missing !== 'ignore') reportLostContext(missing, `gRPC call ${method.path}`, undefined);
       if (!retried) return new InterceptingCall(nextCall(callOptions));
+    } else if (missing !== 'ignore') {
+      // An ended context (one field read when live) is reported; the call is still sent with its ids.
+      reportLostContext(missing, `gRPC call ${method.path}`, ctx);
     }
     // Core's outgoing-call lifecycle: the earlier of the caller's deadline and the context's,
     // never further than grpc-js servers can read; grpc-js times the call itself.
