@@ -7,7 +7,7 @@
  *   node integration/runtimes/driver.ts [--write]     (after `npm run build`)
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Column, columns } from './matrix.ts';
 import { judge, parseRun } from './judge.ts';
@@ -67,8 +67,30 @@ if (write) {
   problems.push('the support table in README.md does not match these results: run `npm run runtimes -- --write` and commit it');
   console.log(table);
 }
+problems.push(...enginesProblems());
 for (const problem of problems) console.log(`problem: ${problem}`);
 console.log(`documented gaps: ${documented}`);
 // Every problem is one failure: an undocumented failing cell, a stale gap, a run that broke, a stale table.
 console.log(`runtimes: ${passed} passed, ${problems.length} failed`);
 process.exit(problems.length === 0 ? 0 : 1);
+
+/**
+ * `engines` say what the matrix shows: a package names Bun and Deno only when the suite loads it
+ * (an import of it in `cases/`), and then it passes there; one the suite never loads names Node only.
+ */
+function enginesProblems(): string[] {
+  const casesDir = new URL('cases/', import.meta.url);
+  const loaded = new Set<string>();
+  for (const file of readdirSync(casesDir)) {
+    for (const m of readFileSync(new URL(file, casesDir), 'utf8').matchAll(/'(@ctxkit\/[a-z-]+)[/a-z]*'/g)) loaded.add(m[1]!);
+  }
+  const packagesDir = new URL('../../packages/', import.meta.url);
+  const found: string[] = [];
+  for (const dir of readdirSync(packagesDir)) {
+    const pkg = JSON.parse(readFileSync(new URL(`${dir}/package.json`, packagesDir), 'utf8')) as { name: string; engines?: Record<string, string> };
+    const claims = pkg.engines?.bun !== undefined || pkg.engines?.deno !== undefined;
+    if (claims && !loaded.has(pkg.name)) found.push(`${pkg.name} names Bun/Deno in engines but the runtime suite never loads it`);
+    if (!claims && loaded.has(pkg.name)) found.push(`${pkg.name} is in the runtime suite but its engines name Node only`);
+  }
+  return found;
+}

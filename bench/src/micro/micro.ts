@@ -14,7 +14,7 @@ import {
   tryCurrentContext,
   withTimeout,
 } from '@ctxkit/core';
-import { compileExtractor, injectContext, recordGetter, recordSetter } from '@ctxkit/core/adapter';
+import { compileExtractor, injectContext, recordCarrier } from '@ctxkit/core/adapter';
 import { failed, ready, serveCommands } from '../lib/ipc.ts';
 
 /** One benchmark: runs `n` operations and returns something derived from them (kept, so not elided). */
@@ -49,7 +49,7 @@ const edge = compileExtractor({ trust: 'edge' });
 const internal = compileExtractor({ trust: 'internal', timeoutHeader: false });
 const sample = createContext({ userId: 'u-42', values: { [tenant.name]: 'acme' } });
 /** A context extracted at the edge from a request that carried a `traceparent`. */
-const received = edge(recordGetter, EDGE_HEADERS);
+const received = edge(recordCarrier, EDGE_HEADERS);
 const noop = () => 1;
 
 const BENCHES: Bench[] = [
@@ -121,7 +121,7 @@ const BENCHES: Bench[] = [
     run: (n) => {
       let k = 0;
       for (let i = 0; i < n; i++) {
-        const c = edge(recordGetter, EDGE_HEADERS);
+        const c = edge(recordCarrier, EDGE_HEADERS);
         k += c.traceId.length;
         c.end();
       }
@@ -134,7 +134,7 @@ const BENCHES: Bench[] = [
     run: (n) => {
       let k = 0;
       for (let i = 0; i < n; i++) {
-        const c = internal(recordGetter, INTERNAL_MD);
+        const c = internal(recordCarrier, INTERNAL_MD);
         k += c.metadata.size;
         c.end();
       }
@@ -148,7 +148,7 @@ const BENCHES: Bench[] = [
       let k = 0;
       for (let i = 0; i < n; i++) {
         const out: Record<string, string> = {};
-        injectContext(sample as RequestContext, recordSetter, out);
+        injectContext(sample as RequestContext, recordCarrier, out);
         k += out['trace-id']!.length;
       }
       return k;
@@ -161,7 +161,7 @@ const BENCHES: Bench[] = [
       let k = 0;
       for (let i = 0; i < n; i++) {
         const out: Record<string, string> = {};
-        injectContext(received, recordSetter, out);
+        injectContext(received, recordCarrier, out);
         k += out.traceparent!.length;
       }
       return k;

@@ -1,8 +1,8 @@
 // Demo instrumentation, not business code: what this service saw of each request, reported to
 // the demo (IPC, when started by it) and logged. The demo's waterfall and its end-to-end test
 // are drawn from these reports, never from printed text.
-import { CtxkitError, currentContext } from '@ctxkit/core';
-import { isStatusError, statusName } from '@ctxkit/core/adapter';
+import { CtxkitError, currentContext, Status } from '@ctxkit/core';
+import { isStatusError } from '@ctxkit/core/adapter';
 import type { HopReport__Output } from '@ctxkit-examples/api';
 import { serviceLog } from './log.ts';
 
@@ -65,10 +65,13 @@ export async function withHop<T>(service: string, work: (hop: HopRecorder) => Pr
   }
 }
 
+// `Status` lists the codes in order, 0 to 16: its keys are the names by number.
+const STATUS_NAMES = Object.keys(Status);
+
 /** The gRPC status name an error stands for. */
 export function statusOf(error: unknown): string {
-  if (error instanceof CtxkitError) return statusName(error.grpcCode) === 'INTERNAL' ? 'INTERNAL' : error.code;
-  if (isStatusError(error)) return statusName(error.code);
+  if (error instanceof CtxkitError) return error.grpcCode === Status.INTERNAL ? 'INTERNAL' : error.code;
+  if (isStatusError(error)) return STATUS_NAMES[error.code] ?? 'UNKNOWN';
   return 'INTERNAL';
 }
 

@@ -12,7 +12,7 @@ async function disconnect(): Promise<void> {
   const started = signal<OwnedContext>();
   const completed = signal<OwnedContext>();
   const server = http.createServer((req, res) => {
-    const ctx = start(req, res);
+    const ctx = start.start(req, res);
     if (req.url === '/hold') {
       started.resolve(ctx); // never answered: the client leaves first
       return;

@@ -216,11 +216,15 @@ describe('the chain under faults', () => {
     }
   });
 
-  it('client disconnects cancel the work down the chain', () => {
+  it('client disconnects cancel the work down the chain', async () => {
     const disconnected = outcomes
       .filter((o) => o.kind === 'disconnect' && (o.body as { midRequest: boolean }).midRequest)
       .map((o) => o.traceId);
     expect(disconnected.length).toBeGreaterThan(20);
+    // The cancel of the last requests may still be on its way down (edge → orders → inventory,
+    // then the log pipe): wait, bounded, until each one's hop has said how it ended, then judge.
+    const ended = (id: string) => inventory.lines.some((l) => l.includes(id) && (l.includes('hop aborted') || l.includes('hop end')));
+    await waitUntil(() => disconnected.every(ended), 5000);
     const edgeLines = edge.parsed();
     const invLines = inventory.parsed();
     for (const id of disconnected) {

@@ -1,5 +1,5 @@
 import type { RequestContext } from '@ctxkit/core';
-import { type CallSpan, type CarrierGetter, injectContext, recordSetter, startCallTrace } from '@ctxkit/core/adapter';
+import { type CallSpan, type CarrierGetter, injectContext, recordCarrier, startCallTrace } from '@ctxkit/core/adapter';
 
 /** The field of a job's data that carries the context of the code that enqueued it. */
 export const CARRIER_FIELD = '_ctxkit';
@@ -33,7 +33,7 @@ export function carrierOf(
 ): { readonly carrier: JobCarrier; readonly span: CallSpan | undefined } {
   // A null-prototype object: nothing inherited can be read back as a key.
   const carrier = Object.create(null) as JobCarrier;
-  injectContext(ctx, recordSetter, carrier, allow);
+  injectContext(ctx, recordCarrier, carrier, allow);
   const sink = {
     has: (key: string) => Object.hasOwn(carrier, key),
     set(key: string, value: string) {

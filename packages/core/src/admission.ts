@@ -99,7 +99,7 @@ export function refusedRequests(reset = false): Record<string, number> {
  * timer per request, which admission on every gRPC call must not cost). A context of another
  * copy of core is asked through its signal.
  */
-function abortReasonOf(ctx: RequestContext): Error | undefined {
+export function abortReasonOf(ctx: RequestContext): Error | undefined {
   const own = (ctx as { _abortedReason?: () => Error | undefined })._abortedReason;
   if (own !== undefined) return own.call(ctx);
   return ctx.signal.aborted ? (ctx.signal.reason as Error) : undefined;

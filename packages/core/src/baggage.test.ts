@@ -64,15 +64,15 @@ describe('W3C baggage', () => {
 
 describe('baggage in extraction', () => {
   it('fills trusted declared keys from baggage, never at the edge', async () => {
-    const { compileExtractor, recordGetter } = await import('./adapter.js');
+    const { compileExtractor, recordCarrier } = await import('./adapter.js');
     const { defineKey } = await import('./index.js');
     const region = defineKey('region');
     const headers: Record<string, string> = { baggage: 'user-id=u-1,region=eu%20west,other=x', 'user-id': 'u-header' };
-    const internal = compileExtractor({ trust: 'internal', readBaggage: true })(recordGetter, headers);
+    const internal = compileExtractor({ trust: 'internal', readBaggage: true })(recordCarrier, headers);
     expect([internal.userId, internal.get(region), internal.metadata.has('other')]).toEqual(['u-header', 'eu west', false]);
-    const edge = compileExtractor({ trust: 'edge', readBaggage: true })(recordGetter, headers);
+    const edge = compileExtractor({ trust: 'edge', readBaggage: true })(recordCarrier, headers);
     expect([edge.userId, edge.get(region)]).toEqual([undefined, undefined]);
-    const off = compileExtractor({ trust: 'internal' })(recordGetter, headers);
+    const off = compileExtractor({ trust: 'internal' })(recordCarrier, headers);
     expect(off.get(region)).toBeUndefined();
   });
 });

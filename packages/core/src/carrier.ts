@@ -29,13 +29,13 @@ export const nodeHeadersGetter: CarrierGetter<IncomingHttpHeaders> = {
   get: (headers, key) => headers[key],
 };
 
-/** A plain record of header names (lowercase) to values: test carriers, job data, message headers. */
-export const recordGetter: CarrierGetter<Readonly<Record<string, string | readonly string[] | undefined>>> = {
+/**
+ * A plain record of header names (lowercase) to values, read and written: test carriers, job
+ * data, message headers. One static object for both directions: a record read as incoming
+ * headers can take a string array per name; one written as outgoing gets one string per name.
+ */
+export const recordCarrier: CarrierGetter<Readonly<Record<string, string | readonly string[] | undefined>>> & CarrierSetter<Record<string, string>> = {
   get: (record, key) => record[key],
-};
-
-/** Writes into a plain record of header names to values. */
-export const recordSetter: CarrierSetter<Record<string, string>> = {
   set: (record, key, value) => {
     record[key] = value;
   },

@@ -1,6 +1,6 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compileExtractor, recordGetter } from './adapter.js';
+import { compileExtractor, recordCarrier } from './adapter.js';
 import { dropChannel } from './diagnostics.js';
 import { DROP_CHANNEL, type DropMessage, MISSING_CONTEXT_CHANNEL, type MissingContextMessage } from './diagnostics-entry.js';
 import { createFetch } from './fetch-entry.js';
@@ -23,7 +23,7 @@ describe('diagnostics channels', () => {
     const handled: string[] = [];
     const extract = compileExtractor<{ url: string }>({ trust: 'internal', onDrop: (drop) => handled.push(drop.key) });
     const origin = { url: '/x' };
-    const ctx = extract(recordGetter, { 'user-id': 'a,b', traceparent: 'nope' }, { origin });
+    const ctx = extract(recordCarrier, { 'user-id': 'a,b', traceparent: 'nope' }, { origin });
     expect(handled.sort()).toEqual(['traceparent', 'user-id']);
     expect(seen.map((m) => m.drop.key).sort()).toEqual(['traceparent', 'user-id']);
     for (const m of seen) {
@@ -50,10 +50,10 @@ describe('diagnostics channels', () => {
     expect(dropChannel.hasSubscribers).toBe(false);
     const extract = compileExtractor({ trust: 'internal', onDrop: () => undefined });
     // No subscriber, no message: a subscriber added afterwards sees nothing of it.
-    extract(recordGetter, { 'user-id': 'a,b' });
+    extract(recordCarrier, { 'user-id': 'a,b' });
     const seen = listen<DropMessage>(DROP_CHANNEL);
     expect(seen).toEqual([]);
-    extract(recordGetter, { 'user-id': 'a,b' });
+    extract(recordCarrier, { 'user-id': 'a,b' });
     expect(seen).toHaveLength(1);
   });
 });

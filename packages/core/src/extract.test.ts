@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type CarrierGetter, compileExtractor, type ExtractSource, injectContext, recordGetter, recordSetter } from './adapter.js';
+import { type CarrierGetter, compileExtractor, type ExtractSource, injectContext, recordCarrier } from './adapter.js';
 import type { Drop } from './index.js';
 import { createContext, defineKey, type OwnedContext } from './index.js';
 
@@ -12,11 +12,11 @@ function headers(h: Headers): Headers {
   return h;
 }
 
-/** An extractor reading plain records (core's `recordGetter`), collecting its drops. */
+/** An extractor reading plain records (core's `recordCarrier`), collecting its drops. */
 function extractor(opts: Parameters<typeof compileExtractor>[0] = {}) {
   const drops: Drop[] = [];
   const compiled = compileExtractor({ ...opts, onDrop: (d) => drops.push(d) });
-  const extract = (h: Headers, source?: ExtractSource) => compiled(recordGetter, h, source);
+  const extract = (h: Headers, source?: ExtractSource) => compiled(recordCarrier, h, source);
   return { extract, drops };
 }
 
@@ -46,13 +46,13 @@ describe('trace id precedence', () => {
     const old = extract(headers({ 'trace-id': 'legacy-b', 'x-request-id': C }));
     expect([old.traceId, old.legacyTraceId]).toEqual([C, 'legacy-b']);
     const wire: Record<string, string> = {};
-    injectContext(old, recordSetter, wire);
+    injectContext(old, recordCarrier, wire);
     expect(wire['trace-id']).toBe('legacy-b');
     expect(wire.traceparent).toMatch(new RegExp(`^00-${C}-[0-9a-f]{16}-00$`));
     // From the public edge a client's x-request-id is kept and logged, not forwarded (it is the
     // request id's header, forwarded from a trusted proxy only).
     const both: Record<string, string> = {};
-    injectContext(envoy, recordSetter, both);
+    injectContext(envoy, recordCarrier, both);
     expect([both['trace-id'], both['x-request-id']]).toEqual([envoy.traceId, undefined]);
     const behindEnvoy = extractor({ trust: { keys: ['request-id'], from: ['10.0.0.2'] } }).extract(headers({ 'x-request-id': uuid }), {
       remoteAddress: '10.0.0.2',
@@ -77,7 +77,7 @@ describe('trace id precedence', () => {
     const seen: [Drop, unknown][] = [];
     const extract = compileExtractor({ trust: 'edge', onDrop: (d, origin) => seen.push([d, origin]) });
     const origin = { request: 1 };
-    const ctx = extract(recordGetter, headers({ traceparent: 'bad', 'x-request-id': 'r\u00e9q', 'request-timeout-ms': 'soon' }), { origin });
+    const ctx = extract(recordCarrier, headers({ traceparent: 'bad', 'x-request-id': 'r\u00e9q', 'request-timeout-ms': 'soon' }), { origin });
     expect(seen.map(([d, o]) => [d.key, d.traceId, d.requestId, o])).toEqual([
       ['traceparent', ctx.traceId, ctx.requestId, origin],
       ['x-request-id', ctx.traceId, ctx.requestId, origin],
@@ -92,7 +92,7 @@ describe('trace id precedence', () => {
     };
     expect(() => extract(throwing, {})).toThrow('carrier broke');
     seen.length = 0;
-    const next = extract(recordGetter, headers({ 'trace-id': B }));
+    const next = extract(recordCarrier, headers({ 'trace-id': B }));
     expect(next.traceId).toBe(B);
     expect(seen).toEqual([]);
   });
@@ -104,7 +104,7 @@ describe('trace id precedence', () => {
     // A lazy carrier that, when asked for the user, serves another request first.
     const nesting: CarrierGetter<Headers> = {
       get: (h, key) => {
-        if (key === 'user-id') inner ??= extract(recordGetter, { 'trace-id': INNER, 'user-id': 'u-in', traceparent: 'bad-in' });
+        if (key === 'user-id') inner ??= extract(recordCarrier, { 'trace-id': INNER, 'user-id': 'u-in', traceparent: 'bad-in' });
         return h[key];
       },
     };
@@ -241,7 +241,7 @@ describe('injection', () => {
   it('extract ∘ inject round-trips between internal hops', () => {
     const a = createContext({ userId: 'u-1', values: { tenantId: 'globex' } });
     const wire: Record<string, string> = {};
-    injectContext(a, recordSetter, wire);
+    injectContext(a, recordCarrier, wire);
     const b = extractor({ trust: 'internal' }).extract(headers(wire));
     // The traceparent a started is what b forwards: same trace, pass-through.
     expect(new Map(b.metadata)).toEqual(new Map([...a.metadata, ['traceparent', wire.traceparent!]]));
@@ -295,7 +295,7 @@ describe('proxy and mesh conventions (Envoy, Istio, nginx)', () => {
   const fromClient = { remoteAddress: '203.0.113.9' };
   const sent = (ctx: OwnedContext) => {
     const out: Record<string, string> = {};
-    injectContext(ctx, recordSetter, out);
+    injectContext(ctx, recordCarrier, out);
     return out;
   };
 
@@ -352,7 +352,7 @@ describe('transports without native deadlines or headers', () => {
   it('a budget injected with the keys comes back as the deadline', () => {
     const caller = createContext({ userId: 'alice', timeoutMs: 5000 });
     const out: Record<string, string> = {};
-    injectContext(caller, recordSetter, out, undefined, 1234.9);
+    injectContext(caller, recordCarrier, out, undefined, 1234.9);
     expect(out['request-timeout-ms']).toBe('1234');
     const { extract } = extractor();
     const before = Date.now();

@@ -7,7 +7,7 @@
 import { formatHttpTimeout } from './deadline.js';
 import { DeadlineExceededError } from './errors.js';
 import type { HttpRetry, Outgoing } from './outgoing.js';
-import { ATTEMPT_HEADER, parsePushback, PUSHBACK_HEADER, type RetryRun } from './retry.js';
+import type { RetryRun } from './retry.js';
 
 /** Whether a request body can be sent again as it is (not a stream read once). */
 export function replayable(body: unknown): boolean {
@@ -43,7 +43,7 @@ export async function withRetries(
     const deadline = run.attemptDeadline(now);
     const own = deadline !== undefined && deadline !== run.deadline;
     const sent = new Headers(headers);
-    if (run.attempt > 0) sent.set(ATTEMPT_HEADER, String(run.attempt));
+    if (run.attempt > 0) sent.set(run.policy.attemptKey, String(run.attempt));
     if (own && out.timeoutHeader !== false) sent.set(out.timeoutHeader, formatHttpTimeout(deadline - now));
     const timer = own ? new AbortController() : undefined;
     const timeout = timer === undefined ? undefined : setTimeout(() => timer.abort(new DeadlineExceededError()), deadline! - now);
@@ -60,7 +60,7 @@ export async function withRetries(
     // A network failure (fetch's TypeError) or this attempt's own timeout is retryable.
     const retryable =
       response === undefined ? failure instanceof TypeError || timer?.signal.aborted === true : retry.statuses.has(response.status);
-    const pushback = parsePushback(response?.headers.get(PUSHBACK_HEADER));
+    const pushback = run.policy.pushbackMs(response?.headers.get(run.policy.pushbackKey));
     const delay = run.next(retryable, pushback, Date.now());
     if (delay === undefined) {
       if (response === undefined) throw failure;

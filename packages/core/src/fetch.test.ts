@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { activeTimers, rejection, type Seen, settle, startServer, type TestServer, within } from '../test/fetch/server.js';
 import { nodeHeadersGetter } from './carrier.js';
 import { compileExtractor } from './extract.js';
-import { createContext, type RequestContext, runWithContext, withCancel, withTimeout, withValues } from './index.js';
+import { bindContext, createContext, type RequestContext, runWithContext, withCancel, withTimeout, withValues } from './index.js';
 import { droppedValues } from './drops.js';
 import { CancelledError, DeadlineExceededError, NoContextError } from './errors.js';
 import { createFetch, ctxFetch } from './fetch.js';
@@ -236,6 +236,56 @@ describe('outside any context', () => {
     const seen = await arrived;
     expect(seen.headers['request-timeout-ms']).toBeDefined();
     expect(await within(reason, 5000, 'the timeout')).toBeInstanceOf(DeadlineExceededError);
+  });
+});
+
+describe('under a context that has already ended', () => {
+  /** Warnings emitted while `fn` runs, by code. */
+  async function warningsDuring(fn: () => Promise<void>): Promise<Error[]> {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      await fn();
+      await settle();
+    } finally {
+      process.off('warning', onWarning);
+    }
+    return warnings.filter((w) => (w as Error & { code?: string }).code === 'CTXKIT_ENDED_CONTEXT');
+  }
+
+  it('a call from a callback kept from an ended request is reported once per call site, and still sent with its ids', async () => {
+    const requestA = createContext({ userId: 'alice' });
+    // A pool created inside request A binds its idle callback to A's context.
+    const pool = runWithContext(requestA, () => ({ onIdle: bindContext(() => ctxFetch(`${srv.url}/echo`).then((r) => r.text())) }));
+    requestA.end(); // A was answered
+    const ended = await warningsDuring(async () => {
+      const requestB = createContext({ userId: 'bob' });
+      await runWithContext(requestB, async () => {
+        await pool.onIdle();
+        await pool.onIdle(); // the same call site: not reported again
+        await ctxFetch(`${srv.url}/echo`).then((r) => r.text()); // B's own call, live: not reported
+      });
+      requestB.end();
+    });
+    expect(ended).toHaveLength(1);
+    expect(ended[0]!.message).toMatch(new RegExp(`fetch at .*fetch\\.test\\.ts:\\d+.* request ${requestA.requestId}`));
+    // What the report is for: the call goes out as the ended request's.
+    expect(srv.seen).toHaveLength(3);
+    expect(srv.seen[0]!.headers['request-id']).toBe(requestA.requestId);
+    expect(srv.seen[0]!.headers['user-id']).toBe('alice');
+    expect(srv.seen[2]!.headers['user-id']).toBe('bob');
+  });
+
+  it("refuses with 'throw' and sends nothing", async () => {
+    const strict = createFetch({ missingContext: 'throw' });
+    const request = createContext();
+    const later = runWithContext(request, () => bindContext(() => strict(`${srv.url}/echo`)));
+    request.end();
+    const error = await rejection(later());
+    expect(error).toBeInstanceOf(NoContextError);
+    expect((error as Error).message).toContain(`under the context of request ${request.requestId}`);
+    expect(srv.seen).toHaveLength(0);
   });
 });
 

@@ -1,11 +1,11 @@
 import { finished } from 'node:stream';
 import { checkTimeout } from './deadline.js';
 import { type BaseFetch, type FirstRequest, followRedirects } from './fetch-redirects.js';
-import { reportMissingContext } from './lost-context.js';
+import { contextEnded, reportEndedContext, reportMissingContext } from './lost-context.js';
 import { compileOutgoing, type HttpRetryOptions, type Outgoing, type OutgoingOptions, writeHeaders } from './outgoing.js';
 import { replayable, withRetries } from './fetch-retry.js';
-import { RetryRun } from './retry.js';
-import { callDeadline, OutgoingCall } from './outgoing-call.js';
+import type { RetryRun } from './retry.js';
+import { OutgoingCall } from './outgoing-call.js';
 import { als } from './storage.js';
 
 const TRACE_HEADERS = ['traceparent', 'tracestate'] as const;
@@ -43,7 +43,10 @@ export interface FetchOptions extends OutgoingOptions {
  * Redirects are followed as fetch follows them (unless `redirect` says otherwise), but the
  * context's headers only go to the origin asked for: a hop to another origin carries the
  * caller's own headers only. Outside any context it behaves like `fetch` and reports the call
- * (`missingContext`).
+ * (`missingContext`). Under a context that has already ended (a callback kept from a finished
+ * request) it reports the call once per call site (`CTXKIT_ENDED_CONTEXT`; `'throw'` rejects)
+ * and still sends it as before, with the ended request's ids: the report is how the callback
+ * that kept the context is found.
  *
  * @throws RangeError for an invalid `timeoutMs` or `timeoutHeader`; `InvalidMetadataError` for
  * an `allowKeys` name that cannot be a key. The returned function never throws: it rejects.
@@ -63,17 +66,17 @@ export function createFetch(options: FetchOptions = {}): CtxFetch {
       if (ctx === undefined) {
         reportMissingContext(out.missingContext, 'fetch');
         if (timeoutMs === undefined && out.retry === undefined) return (base ?? fetch)(input, init);
-      }
+      } else if (contextEnded(ctx)) reportEndedContext(out.missingContext, 'fetch', ctx);
       const now = Date.now();
-      const deadline = callDeadline(ctx, undefined, timeoutMs, now);
+      const call = new FetchCall();
+      const deadline = call.setDeadline(ctx, undefined, timeoutMs, now);
       const request = typeof input === 'object' && 'signal' in input ? input : undefined;
       // As in fetch, init.headers replace a Request's own.
       const own = init?.headers ?? request?.headers;
       const headers = new Headers(own);
       writeHeaders(out, ctx, deadline, now, headers);
-      const call = new FetchCall();
       // init.signal replaces the Request's signal in fetch; ours replaces both, so follow it.
-      const early = call.start(ctx, init?.signal !== undefined ? init.signal : request?.signal, deadline, now);
+      const early = call.start(ctx, init?.signal !== undefined ? init.signal : request?.signal, now);
       if (early !== undefined) return Promise.reject(early);
       const url = request?.url ?? String(input);
       const method = (init?.method ?? request?.method ?? 'GET').toUpperCase();
@@ -81,7 +84,7 @@ export function createFetch(options: FetchOptions = {}): CtxFetch {
       const sent: RequestInit = { ...init, headers, signal: call.controller.signal };
       const retry = out.retry;
       const retried = retry?.methods.has(method) === true && replayable(init?.body !== undefined ? init.body : (request?.body ?? null));
-      const run = retried ? new RetryRun(retry!.policy, ctx, deadline) : undefined;
+      const run = retried ? retry!.policy.run(ctx, deadline) : undefined;
       // Redirects fetch would follow, ctxkit follows, so the context's headers stay on the origin asked for.
       if ((init?.redirect ?? request?.redirect ?? 'follow') !== 'follow') {
         return run === undefined ? send(call, base ?? fetch, input, sent, undefined) : sendRetried(call, base ?? fetch, input, sent, undefined, run, out, headers);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorResponse, followsAbort } from './adapter.js';
+import { errorResponse } from './adapter.js';
 import { CancelledError, createContext, DeadlineExceededError, InvalidMetadataError, NoContextError, Status, toHttpStatus } from './index.js';
 
 describe('toHttpStatus', () => {
@@ -12,11 +12,14 @@ describe('toHttpStatus', () => {
 
 describe('errorResponse', () => {
   it('maps ctxkit errors', () => {
-    expect(errorResponse(new DeadlineExceededError(), 't')).toEqual({
+    const ctx = createContext();
+    expect(errorResponse(new DeadlineExceededError(), ctx)).toEqual({
       status: 504,
-      body: { code: 'DEADLINE_EXCEEDED', message: 'deadline exceeded', traceId: 't' },
+      body: { code: 'DEADLINE_EXCEEDED', message: 'deadline exceeded', traceId: ctx.traceId },
       internal: false,
+      followsAbort: false,
     });
+    ctx.end();
     expect(errorResponse(new CancelledError()).status).toBe(499);
     expect(errorResponse(new NoContextError()).body.message).toBe('internal error');
     expect(errorResponse(new InvalidMetadataError('k', 'secret detail')).body.message).toBe('internal error');
@@ -45,14 +48,19 @@ describe('errorResponse', () => {
     expect(errorResponse(parse)).toMatchObject({ status: 400, body: { code: 'INVALID_ARGUMENT', message: 'Unexpected token \\u0000 in JSON' } });
     expect(errorResponse(Object.assign(new Error('x'), { statusCode: 413 })).body.code).toBe('RESOURCE_EXHAUSTED');
     const crash = errorResponse(new TypeError('cannot read secretField of undefined'));
-    expect(crash).toEqual({ status: 500, body: { code: 'INTERNAL', message: 'internal error', traceId: undefined }, internal: true });
+    expect(crash).toEqual({
+      status: 500,
+      body: { code: 'INTERNAL', message: 'internal error', traceId: undefined },
+      internal: true,
+      followsAbort: false,
+    });
     expect(errorResponse(Object.assign(new Error('upstream'), { statusCode: 502 })).status).toBe(500);
     expect(errorResponse('a string').status).toBe(500);
     expect(errorResponse(null).status).toBe(500);
   });
 });
 
-describe('followsAbort', () => {
+describe('errorResponse followsAbort', () => {
   it('tells an ending caused by the context abort from a fault, only once the context is aborted', () => {
     const ctx = createContext();
     const headersSent = Object.assign(new Error('Cannot set headers after they are sent'), { code: 'ERR_HTTP_HEADERS_SENT' });
@@ -61,10 +69,10 @@ describe('followsAbort', () => {
     const notFound = { code: Status.NOT_FOUND, details: 'no such order', message: '5 NOT_FOUND' };
     const bug = new TypeError('x is undefined');
     const all = [new CancelledError(), headersSent, aborted, downstream, notFound, bug];
-    expect(all.map((e) => followsAbort(e, ctx))).toEqual([false, false, false, false, false, false]);
-    expect(followsAbort(aborted, undefined)).toBe(false);
+    expect(all.map((e) => errorResponse(e, ctx).followsAbort)).toEqual([false, false, false, false, false, false]);
+    expect(errorResponse(aborted).followsAbort).toBe(false);
     ctx.cancel(new CancelledError('client disconnected'));
-    expect(all.map((e) => followsAbort(e, ctx))).toEqual([true, true, true, true, false, false]);
+    expect(all.map((e) => errorResponse(e, ctx).followsAbort)).toEqual([true, true, true, true, false, false]);
     ctx.end();
   });
 });

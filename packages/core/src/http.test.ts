@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compileHttpContext, httpContextOf } from './adapter.js';
+import { compileHttpContext } from './adapter.js';
 import { CancelledError, currentContext, type RequestContext, runWithContext } from './index.js';
 
 let server: Server | undefined;
@@ -37,7 +37,7 @@ describe('compileHttpContext on a real server', () => {
     const start = compileHttpContext({ defaultTimeoutMs: 5000 });
     let ctx: RequestContext | undefined;
     const port = await listen((req, res) => {
-      const owned = start(req, res, 'req-1');
+      const owned = start.start(req, res, 'req-1');
       ctx = owned;
       void owned.signal; // arm the deadline timer
       runWithContext(owned, () => res.end(currentContext().traceId));
@@ -55,11 +55,26 @@ describe('compileHttpContext on a real server', () => {
   it('never echoes an invalid incoming id', async () => {
     const start = compileHttpContext({ onDrop: () => {} });
     const port = await listen((req, res) => {
-      start(req, res);
+      start.start(req, res);
       res.end();
     });
     const res = await get(port, { 'trace-id': 'a'.repeat(2000) });
     expect(res.headers['trace-id']).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('leaves the echo to an adapter that writes it through its framework, and resolves its log field names', async () => {
+    const start = compileHttpContext({ echoHeaders: ['request-id'] }, { echoesIds: true, logFieldNames: { userId: 'user_id' } });
+    expect(start.echoedIds).toEqual(['request-id']);
+    expect(start.logFieldNames).toEqual({ traceId: 'trace-id', legacyTraceId: 'legacy-trace-id', requestId: 'request-id', userId: 'user_id' });
+    expect(compileHttpContext().echoedIds).toEqual(['trace-id', 'request-id']);
+    expect(() => compileHttpContext({}, { logFieldNames: { traceId: '' } })).toThrow(TypeError);
+    const port = await listen((req, res) => {
+      start.start(req, res);
+      res.end();
+    });
+    const res = await get(port);
+    expect(res.headers['trace-id']).toBeUndefined();
+    expect(res.headers['request-id']).toBeUndefined();
   });
 
   it('cancels the context when the client goes away, after a POST body was read', async () => {
@@ -67,7 +82,7 @@ describe('compileHttpContext on a real server', () => {
     const aborted = Promise.withResolvers<unknown>();
     const requestClosed = Promise.withResolvers<boolean>();
     const port = await listen((req, res) => {
-      const ctx = start(req, res);
+      const ctx = start.start(req, res);
       ctx.signal.addEventListener('abort', () => aborted.resolve(ctx.signal.reason));
       req.resume();
       // The request stream closes once its body is read: that alone must not count as a disconnect.
@@ -91,18 +106,20 @@ describe('one context per exchange', () => {
   it('a second adapter joins the context the first one started', async () => {
     const first = compileHttpContext({ defaultTimeoutMs: 5000 });
     const second = compileHttpContext({ trust: 'internal' });
-    const seen: { a: RequestContext; b: RequestContext; before: unknown; listeners: number }[] = [];
+    const seen: { a: RequestContext; b: RequestContext; before: unknown; joined: unknown; listeners: number }[] = [];
     const port = await listen((req, res) => {
-      const before = httpContextOf(res);
-      const a = first(req, res);
-      const b = second(req, res, 'another-id');
-      seen.push({ a, b, before, listeners: res.listenerCount('close') });
+      const before = first.contextOf(res);
+      const a = first.start(req, res);
+      const joined = second.contextOf(res);
+      const b = second.start(req, res, 'another-id');
+      seen.push({ a, b, before, joined, listeners: res.listenerCount('close') });
       res.end(b.traceId);
     });
     const [r1, r2] = await Promise.all([get(port), get(port)]);
     expect(seen).toHaveLength(2);
-    for (const { a, b, before } of seen) {
+    for (const { a, b, before, joined } of seen) {
       expect(before).toBeUndefined();
+      expect(joined).toBe(a);
       expect(b).toBe(a);
     }
     expect(seen[0]!.a).not.toBe(seen[1]!.a);
@@ -119,7 +136,7 @@ describe('the onClientLeft hook', () => {
     const held = Promise.withResolvers<RequestContext>();
     let n = 0;
     const port = await listen((req, res) => {
-      const ctx = start(req, res, undefined, undefined, { n: ++n });
+      const ctx = start.start(req, res, undefined, undefined, { n: ++n });
       if (req.method === 'POST') held.resolve(ctx);
       else res.end('ok');
     });
@@ -144,7 +161,7 @@ describe('a reply written after the client left mid-body', () => {
     const aborted = Promise.withResolvers<unknown>();
     const partialArrived = Promise.withResolvers<void>();
     const port = await listen((req, res) => {
-      const ctx = start(req, res);
+      const ctx = start.start(req, res);
       ctx.signal.addEventListener('abort', () => aborted.resolve(ctx.signal.reason));
       req.once('data', () => partialArrived.resolve());
       req.on('error', () => {});

@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { nodeHeadersGetter } from './carrier.js';
 import { compileExtractor, type ExtractOptions } from './extract.js';
-import type { OwnedContext, RequestContext } from './context.js';
+import { onContextAbort, type OwnedContext, type RequestContext } from './context.js';
 import { CancelledError, ShutdownError } from './errors.js';
 import type { LiveContexts } from './live-contexts.js';
+import { type LogFieldNames, resolveLogFieldNames } from './log.js';
+import { resolveUser, type UserResolver } from './resolve-user.js';
 
 /**
  * Options every HTTP server adapter (Fastify, Express) shares; `O` is what its `onDrop` receives
@@ -26,18 +28,48 @@ export interface HttpContextOptions<O = IncomingMessage> extends ExtractOptions<
 }
 
 /**
- * Builds and ties a request's context to a Node HTTP exchange. `requestId` is the framework's
- * own id (validated; replaced when invalid); `capMs` caps this request's budget (a route's
- * handler timeout); `origin` is handed to `onDrop` with each drop (default `req`).
- * @see {@link compileHttpContext}
+ * What an HTTP server adapter holds, compiled once by {@link compileHttpContext}: the start of
+ * each request's context, and the pieces of the request's life an adapter wires to its framework.
  */
-export type HttpContextStarter<O = IncomingMessage> = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  requestId?: string,
-  capMs?: number,
-  origin?: O,
-) => OwnedContext;
+export interface HttpContextStarter<O = IncomingMessage> {
+  /**
+   * Builds and ties a request's context to a Node HTTP exchange. `requestId` is the framework's
+   * own id (validated; replaced when invalid); `capMs` caps this request's budget (a route's
+   * handler timeout); `origin` is handed to `onDrop` with each drop (default `req`).
+   */
+  start(req: IncomingMessage, res: ServerResponse, requestId?: string, capMs?: number, origin?: O): OwnedContext;
+  /**
+   * The context an HTTP adapter (of any loaded copy of core) already started for this exchange,
+   * or `undefined`. An adapter that finds one joins it (the deadline's 504 and the disconnect are
+   * then the first adapter's) rather than starting a second context for the same request.
+   */
+  contextOf(res: ServerResponse): OwnedContext | undefined;
+  /**
+   * The reply headers `echoHeaders` asks for, for an adapter that writes them through its
+   * framework ({@link HttpContextHooks.echoesIds}).
+   */
+  readonly echoedIds: readonly ('trace-id' | 'request-id')[];
+  /**
+   * The log field names of {@link HttpContextHooks.logFieldNames}, defaults filled in: what an
+   * adapter binds its request logger's ids under.
+   */
+  readonly logFieldNames: { readonly traceId: string; readonly legacyTraceId: string; readonly requestId: string; readonly userId: string };
+  /**
+   * Calls `handler(arg, reason)` once, in the context, when `ctx` aborts (deadline or cancel), and
+   * times its deadline meanwhile: what the edge's 504 needs, without an `AbortController`, an
+   * event listener or an object per request. One handler per context (the adapter that started
+   * it). Released with the context (`end()`): a context that ended without aborting never calls it.
+   * @returns the reason when `ctx` is aborted already (then `handler` is not called).
+   */
+  onAbort<A>(ctx: RequestContext, handler: (arg: A, reason: Error) => void, arg: A): Error | undefined;
+  /**
+   * Runs `resolve(origin)` and assigns the user id it gives to `ctx`, then calls
+   * `done(undefined, userId)`; a throw, a rejection, or an id that cannot go on the wire
+   * (`InvalidMetadataError`) calls `done(error)` instead. A synchronous resolver costs no
+   * promise; an asynchronous one resumes in the request's context.
+   */
+  resolveUser(ctx: OwnedContext, resolve: UserResolver<O>, origin: O, done: (error: unknown, userId?: string) => void): void;
+}
 
 // `Symbol.for`: every loaded copy of core (and so every adapter) sees the one context of an exchange.
 const CTX = Symbol.for('ctxkit.http.context');
@@ -52,6 +84,15 @@ export interface HttpContextHooks<O> {
    * cancelled: an adapter's 499 log line. Runs from the same `close` listener that cancels.
    */
   readonly onClientLeft?: ((origin: O, ctx: RequestContext) => void) | undefined;
+  /**
+   * The adapter writes the echoed ids itself, through its framework, from
+   * {@link HttpContextStarter.echoedIds}: none are set on the raw response. Fastify does, because
+   * a header set on the raw response makes its `writeHead` merge every header through
+   * `setHeader` (~0.6 µs per request).
+   */
+  readonly echoesIds?: boolean | undefined;
+  /** The adapter's log field names (see {@link HttpContextStarter.logFieldNames}). @throws TypeError for an empty name. */
+  readonly logFieldNames?: LogFieldNames | undefined;
 }
 
 /**
@@ -62,6 +103,8 @@ export interface HttpContextHooks<O> {
  *
  * Disconnect detection follows Node's semantics: the request stream's `close` also fires once
  * a body has been read, so only the response closing before it finished means the client left.
+ *
+ * @throws RangeError for a negative or non-finite timeout option; TypeError for an empty log field name.
  */
 export function compileHttpContext<O = IncomingMessage>(
   options: HttpContextOptions<O> = {},
@@ -69,8 +112,9 @@ export function compileHttpContext<O = IncomingMessage>(
 ): HttpContextStarter<O> {
   const extract = compileExtractor<O>({ ...options, trust: options.trust ?? 'edge' });
   const echo = echoedIds(options.echoHeaders);
-  const echoTrace = echo.includes('trace-id');
-  const echoRequest = echo.includes('request-id');
+  const logFieldNames = resolveLogFieldNames(hooks.logFieldNames);
+  const echoTrace = hooks.echoesIds !== true && echo.includes('trace-id');
+  const echoRequest = hooks.echoesIds !== true && echo.includes('request-id');
   const onClientLeft = hooks.onClientLeft;
   const live = options.live;
   const onClose =
@@ -83,7 +127,7 @@ export function compileHttpContext<O = IncomingMessage>(
           if (ctx !== undefined) onClientLeft?.(this[ORIGIN] as O, ctx);
         };
 
-  return function startHttpContext(req, res, requestId, capMs, origin) {
+  function startHttpContext(req: IncomingMessage, res: ServerResponse, requestId?: string, capMs?: number, origin?: O): OwnedContext {
     // One context per exchange, whatever adapters serve it (the Fastify plugin and the Express
     // middleware both under NestJS, say): the first one started it, the others join it.
     const started = (res as Tracked)[CTX];
@@ -108,15 +152,13 @@ export function compileHttpContext<O = IncomingMessage>(
     // `on`, not `once`: the handler is idempotent and `once` allocates a wrapper per request.
     res.on('close', onClose);
     return ctx;
-  };
+  }
+
+  return { start: startHttpContext, contextOf: httpContextOf, echoedIds: echo, logFieldNames, onAbort: onContextAbort, resolveUser };
 }
 
-/**
- * The context an HTTP adapter already started for this exchange, or `undefined`. An adapter that
- * finds one joins it (the deadline's 504 and the disconnect are then the first adapter's) rather
- * than starting a second context for the same request.
- */
-export function httpContextOf(res: ServerResponse): OwnedContext | undefined {
+/** See {@link HttpContextStarter.contextOf}. */
+function httpContextOf(res: ServerResponse): OwnedContext | undefined {
   return (res as Tracked)[CTX];
 }
 
@@ -145,12 +187,8 @@ function clientLeft(res: ServerResponse): boolean {
   return req !== undefined && !req.complete && req.socket?.destroyed === true;
 }
 
-/**
- * The reply headers an `echoHeaders` option asks for. For adapters that write them through their
- * framework instead (Fastify: `reply.header`, because a header set on the raw response makes
- * Fastify's `writeHead` merge every header through `setHeader`, ~0.6 µs per request).
- */
-export function echoedIds(option: HttpContextOptions['echoHeaders']): readonly ('trace-id' | 'request-id')[] {
+/** The reply headers an `echoHeaders` option asks for. */
+function echoedIds(option: HttpContextOptions['echoHeaders']): readonly ('trace-id' | 'request-id')[] {
   if (option === undefined || option === true) return ['trace-id', 'request-id'];
   if (option === false) return [];
   return option.filter((name) => name === 'trace-id' || name === 'request-id');

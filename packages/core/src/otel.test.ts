@@ -10,7 +10,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { CompositePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileExtractor, recordGetter } from './adapter.js';
+import { compileExtractor, recordCarrier } from './adapter.js';
 import { createContext, defineKey, runWithContext } from './index.js';
 import { ctxkitPropagator, enableOpenTelemetry } from './otel.js';
 
@@ -41,7 +41,7 @@ describe('OpenTelemetry bridge', () => {
     exporter.reset();
     const extract = compileExtractor({ trust: 'edge' });
     tracer.startActiveSpan('server', (span) => {
-      const ctx = extract(recordGetter, {});
+      const ctx = extract(recordCarrier, {});
       expect(ctx.traceId).toBe(span.spanContext().traceId);
       ctx.assign({ userId: 'u-1', plan: 'pro' });
       span.end();
@@ -56,7 +56,7 @@ describe('OpenTelemetry bridge', () => {
     exporter.reset();
     const extract = compileExtractor({ trust: 'edge' });
     tracer.startActiveSpan('server', (span) => {
-      const ctx = extract(recordGetter, { 'x-request-id': 'legacy-42' });
+      const ctx = extract(recordCarrier, { 'x-request-id': 'legacy-42' });
       expect([ctx.traceId, ctx.legacyTraceId]).toEqual([span.spanContext().traceId, 'legacy-42']);
       span.end();
     });

@@ -6,24 +6,19 @@
  * per signal; and it lets go of everything once the call is over.
  */
 import { Context, type ContextWatcher, type RequestContext } from './context.js';
-import { MAX_TIMER_MS } from './deadline.js';
+import { MAX_GRPC_TIMEOUT_MS, MAX_TIMER_MS } from './deadline.js';
 import { CtxkitError, DeadlineExceededError } from './errors.js';
 import { startCallTrace } from './call-trace.js';
 import { Status, type StatusCode } from './status.js';
 import type { CallSpan, OutgoingCallInfo, TraceSink } from './storage.js';
 
-/**
- * The deadline of a call, epoch ms: the earliest of the context's, the caller's own
- * (`callerDeadline`, epoch ms) and `timeoutMs` from `now`, then brought within `capMs` from now
- * (the longest the transport can carry). `undefined`: none of them is set.
- * @experimental
- */
-export function callDeadline(
+/** The earliest of the context's deadline, the caller's and `timeoutMs` from `now`, within `capMs` from now. */
+function earliestDeadline(
   ctx: RequestContext | undefined,
   callerDeadline: number | undefined,
   timeoutMs: number | undefined,
   now: number,
-  capMs?: number,
+  capMs: number | undefined,
 ): number | undefined {
   let deadline = ctx?.deadline;
   if (callerDeadline !== undefined && (deadline === undefined || callerDeadline < deadline)) deadline = callerDeadline;
@@ -32,17 +27,13 @@ export function callDeadline(
   return deadline;
 }
 
-/**
- * The gRPC status an abort reason means: a ctxkit error carries its own (deadline → 4
- * DEADLINE_EXCEEDED, cancel → 1 CANCELLED); any other reason is CANCELLED.
- * @experimental
- */
-export function abortStatus(reason: unknown): { readonly code: StatusCode; readonly details: string } {
-  if (reason instanceof CtxkitError) return { code: reason.grpcCode, details: reason.message };
-  return CANCELLED_BY_CONTEXT;
-}
-
 const CANCELLED_BY_CONTEXT = { code: Status.CANCELLED, details: 'cancelled by the request context' } as const;
+
+/**
+ * The transport a call goes over: `'http'` (fetch, undici: the call times its own deadline) or
+ * `'grpc'` (grpc-js times the call; a deadline never further than its servers can read).
+ */
+export type CallTransport = 'http' | 'grpc';
 
 /**
  * A transport may report its deadline this long before the context's equal deadline fires: both
@@ -52,8 +43,9 @@ const DEADLINE_SLACK_MS = 5;
 
 /**
  * One outgoing call under a context. A transport subclasses it with {@link cancel} (how to stop
- * the call), calls {@link start} before sending, and {@link release} once the call is over (the
- * response ended, failed or was cancelled).
+ * the call), asks it for the call's deadline ({@link setDeadline}) before writing its headers,
+ * calls {@link start} before sending, and {@link release} once the call is over (the response
+ * ended, failed or was cancelled); {@link abortStatus} is the gRPC status an abort means.
  *
  * It arms a timer only for a deadline earlier than the context's (the caller's own timeout): at
  * the context's deadline the context itself aborts, and the call with it, so the context always
@@ -62,6 +54,7 @@ const DEADLINE_SLACK_MS = 5;
  * @experimental
  */
 export abstract class OutgoingCall implements ContextWatcher {
+  #deadline: number | undefined = undefined;
   #timer: NodeJS.Timeout | undefined = undefined;
   /** The context this call follows directly (a ctxkit context: no signal, no listener). */
   #watched: Context | undefined = undefined;
@@ -76,6 +69,34 @@ export abstract class OutgoingCall implements ContextWatcher {
   status: number | undefined = undefined;
   /** What the call failed with, for its span. */
   error: unknown = undefined;
+
+  /** `transport`: how the call's deadline is bounded and timed (see {@link CallTransport}). */
+  constructor(readonly transport: CallTransport = 'http') {}
+
+  /**
+   * Sets the call's deadline, epoch ms, and returns it: the earliest of the context's, the
+   * caller's own (`callerDeadline`, epoch ms) and `timeoutMs` from `now`; over gRPC, never further
+   * than its servers can read. `undefined`: none of them is set.
+   */
+  setDeadline(ctx: RequestContext | undefined, callerDeadline: number | undefined, timeoutMs: number | undefined, now: number): number | undefined {
+    const capMs = this.transport === 'grpc' ? MAX_GRPC_TIMEOUT_MS : undefined;
+    this.#deadline = earliestDeadline(ctx, callerDeadline, timeoutMs, now, capMs);
+    return this.#deadline;
+  }
+
+  /** The call's deadline, epoch ms, as {@link setDeadline} set it; `undefined` for none. */
+  get deadline(): number | undefined {
+    return this.#deadline;
+  }
+
+  /**
+   * The gRPC status an abort reason means: a ctxkit error carries its own (deadline → 4
+   * DEADLINE_EXCEEDED, cancel → 1 CANCELLED); any other reason is CANCELLED.
+   */
+  abortStatus(reason: unknown): { readonly code: StatusCode; readonly details: string } {
+    if (reason instanceof CtxkitError) return { code: reason.grpcCode, details: reason.message };
+    return CANCELLED_BY_CONTEXT;
+  }
 
   /**
    * With a tracing bridge on, starts the call's span and writes its trace context into `sink`
@@ -94,18 +115,12 @@ export abstract class OutgoingCall implements ContextWatcher {
   }
 
   /**
-   * Starts following the context's and the caller's signals and, for a deadline of its own,
-   * arms its timer. `transportTimed`: the transport enforces the deadline itself (gRPC), so no
-   * timer is armed here.
+   * Starts following the context's and the caller's signals and, for a deadline of its own
+   * ({@link setDeadline}), arms its timer; over gRPC none is armed (grpc-js times the call).
    * @returns the reason the call must fail without being sent, or `undefined` to send it.
    */
-  start(
-    ctx: RequestContext | undefined,
-    callerSignal: AbortSignal | null | undefined,
-    deadline: number | undefined,
-    now: number,
-    transportTimed = false,
-  ): unknown {
+  start(ctx: RequestContext | undefined, callerSignal: AbortSignal | null | undefined, now: number): unknown {
+    const deadline = this.#deadline;
     // A ctxkit context is followed directly; another's (a second copy of core) through its signal.
     const watched = ctx instanceof Context ? ctx : undefined;
     const ctxSignal = watched === undefined ? ctx?.signal : undefined;
@@ -124,7 +139,7 @@ export abstract class OutgoingCall implements ContextWatcher {
       if (contexts) this.#deadlineOf = ctx;
       // A ref'd timer: the call's socket keeps the process alive anyway, and a leaked one would
       // show. Longer delays than MAX_TIMER_MS would fire at once; they are not timed.
-      else if (!transportTimed && delay <= MAX_TIMER_MS) this.#timer = setTimeout(onCallDeadline, delay, this);
+      else if (this.transport === 'http' && delay <= MAX_TIMER_MS) this.#timer = setTimeout(onCallDeadline, delay, this);
     }
     if (watched !== undefined) {
       // Aborted since it was asked above (its deadline, as a millisecond ticked): not sent.

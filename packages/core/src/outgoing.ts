@@ -10,7 +10,7 @@ import { checkTimeout, formatHttpTimeout, parseHttpTimeout, TIMEOUT_HEADER } fro
 import { printable } from './errors.js';
 import type { MissingContextMode } from './lost-context.js';
 import { type ContextKey, normalizeKey } from './schema.js';
-import { compileRetry, type RetryOptions, type RetryPolicy } from './retry.js';
+import { type RetryOptions, RetryPolicy } from './retry.js';
 
 /** {@link HttpRetryOptions} compiled. @internal */
 export interface HttpRetry {
@@ -22,7 +22,7 @@ export interface HttpRetry {
 const IDEMPOTENT = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'];
 
 function compileHttpRetry(options: HttpRetryOptions | boolean | undefined): HttpRetry | undefined {
-  const policy = compileRetry(options);
+  const policy = RetryPolicy.compile(options);
   if (policy === undefined || policy.maxAttempts === 1) return undefined;
   const o = typeof options === 'object' ? options : {};
   return {

@@ -7,14 +7,15 @@
  */
 import type { Context, RequestContext } from './context.js';
 import { checkTimeout } from './deadline.js';
+import type { CallTransport } from './outgoing-call.js';
 
 /** Header carrying how many attempts of this request came before (HTTP); gRPC uses `grpc-previous-rpc-attempts`. */
 export const ATTEMPT_HEADER = 'request-attempt';
 /** Header a response carries to say "do not retry" (`-1`), as gRPC's `grpc-retry-pushback-ms` trailer does. */
 export const PUSHBACK_HEADER = 'retry-pushback-ms';
 /** gRPC's own names (gRFC A6), which grpc-js's retries write and honour too. */
-export const GRPC_ATTEMPT_KEY = 'grpc-previous-rpc-attempts';
-export const GRPC_PUSHBACK_KEY = 'grpc-retry-pushback-ms';
+const GRPC_ATTEMPT_KEY = 'grpc-previous-rpc-attempts';
+const GRPC_PUSHBACK_KEY = 'grpc-retry-pushback-ms';
 
 /** How a client retries a failed call; every field has a safe default. */
 export interface RetryOptions {
@@ -38,40 +39,100 @@ export interface RetryOptions {
   readonly attemptTimeoutMs?: number | undefined;
 }
 
-/** {@link RetryOptions} checked, with their defaults. @internal */
-export interface RetryPolicy {
-  readonly maxAttempts: number;
-  readonly initialBackoffMs: number;
-  readonly maxBackoffMs: number;
-  readonly backoffMultiplier: number;
-  readonly minAttemptMs: number;
-  readonly attemptTimeoutMs: number | undefined;
+/** The keys one transport's retries use on the wire. */
+export interface RetryKeys {
+  /** Carries how many attempts of the request came before (from the second attempt on). */
+  readonly attemptKey: string;
+  /** An answer's pushback: `-1` "do not retry", else the ms to wait before the next attempt. */
+  readonly pushbackKey: string;
 }
 
+const HTTP_KEYS: RetryKeys = { attemptKey: ATTEMPT_HEADER, pushbackKey: PUSHBACK_HEADER };
+const GRPC_KEYS: RetryKeys = { attemptKey: GRPC_ATTEMPT_KEY, pushbackKey: GRPC_PUSHBACK_KEY };
+
 /**
- * Checks retry options once, at set-up: `undefined` or `false` is no retries; `true` the defaults.
- * @throws RangeError for an option out of range.
+ * How a client retries over one transport: the {@link RetryOptions} checked, with their
+ * defaults, and the transport's wire keys. {@link RetryPolicy.compile} makes one at set-up;
+ * {@link RetryPolicy.run} starts the retries of one call. The server side of the guard against
+ * retries multiplying across hops has no policy, so it is static: {@link RetryPolicy.keysOf}
+ * names the keys a server reads and answers with, {@link RetryPolicy.spent} says when to answer
+ * "do not retry".
  */
-export function compileRetry(options: RetryOptions | boolean | undefined): RetryPolicy | undefined {
-  if (options === undefined || options === false) return undefined;
-  const o = options === true ? {} : options;
-  const maxAttempts = o.maxAttempts ?? 3;
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 10) {
-    throw new RangeError(`ctxkit: retry.maxAttempts must be an integer from 1 to 10, got ${String(maxAttempts)}`);
+export class RetryPolicy {
+  /** The keys of `transport`: `request-attempt` and `retry-pushback-ms` over HTTP; gRPC's own (gRFC A6) over gRPC. */
+  static keysOf(transport: CallTransport): RetryKeys {
+    return transport === 'grpc' ? GRPC_KEYS : HTTP_KEYS;
   }
-  const multiplier = o.backoffMultiplier ?? 2;
-  if (!Number.isFinite(multiplier) || multiplier < 1) {
-    throw new RangeError(`ctxkit: retry.backoffMultiplier must be at least 1, got ${String(multiplier)}`);
+
+  /**
+   * Checks retry options once, at set-up: `undefined` or `false` is no retries; `true` the defaults.
+   * @throws RangeError for an option out of range.
+   */
+  static compile(options: RetryOptions | boolean | undefined, transport: CallTransport = 'http'): RetryPolicy | undefined {
+    if (options === undefined || options === false) return undefined;
+    const o = options === true ? {} : options;
+    const maxAttempts = o.maxAttempts ?? 3;
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 10) {
+      throw new RangeError(`ctxkit: retry.maxAttempts must be an integer from 1 to 10, got ${String(maxAttempts)}`);
+    }
+    const multiplier = o.backoffMultiplier ?? 2;
+    if (!Number.isFinite(multiplier) || multiplier < 1) {
+      throw new RangeError(`ctxkit: retry.backoffMultiplier must be at least 1, got ${String(multiplier)}`);
+    }
+    const initialBackoffMs = checkTimeout(o.initialBackoffMs ?? 50, 'retry.initialBackoffMs');
+    return new RetryPolicy(
+      maxAttempts,
+      initialBackoffMs,
+      Math.max(checkTimeout(o.maxBackoffMs ?? 1000, 'retry.maxBackoffMs'), initialBackoffMs),
+      multiplier,
+      checkTimeout(o.minAttemptMs ?? 20, 'retry.minAttemptMs'),
+      o.attemptTimeoutMs === undefined ? undefined : checkTimeout(o.attemptTimeoutMs, 'retry.attemptTimeoutMs'),
+      RetryPolicy.keysOf(transport),
+    );
   }
-  const initialBackoffMs = checkTimeout(o.initialBackoffMs ?? 50, 'retry.initialBackoffMs');
-  return {
-    maxAttempts,
-    initialBackoffMs,
-    maxBackoffMs: Math.max(checkTimeout(o.maxBackoffMs ?? 1000, 'retry.maxBackoffMs'), initialBackoffMs),
-    backoffMultiplier: multiplier,
-    minAttemptMs: checkTimeout(o.minAttemptMs ?? 20, 'retry.minAttemptMs'),
-    attemptTimeoutMs: o.attemptTimeoutMs === undefined ? undefined : checkTimeout(o.attemptTimeoutMs, 'retry.attemptTimeoutMs'),
-  };
+
+  /**
+   * Whether a call of the request `ctx` serves gave up retrying: then the server's answer tells
+   * its caller not to retry (pushback `-1`), or the retries would multiply hop by hop.
+   */
+  static spent(ctx: RequestContext | undefined): boolean {
+    return retriesSpent(ctx);
+  }
+
+  // Private, so that the policy compares equal to its plain options; read through the getters.
+  readonly #keys: RetryKeys;
+
+  private constructor(
+    readonly maxAttempts: number,
+    readonly initialBackoffMs: number,
+    readonly maxBackoffMs: number,
+    readonly backoffMultiplier: number,
+    readonly minAttemptMs: number,
+    readonly attemptTimeoutMs: number | undefined,
+    keys: RetryKeys,
+  ) {
+    this.#keys = keys;
+  }
+
+  /** The key an attempt after the first carries its count under. */
+  get attemptKey(): string {
+    return this.#keys.attemptKey;
+  }
+
+  /** The key of an answer's pushback. */
+  get pushbackKey(): string {
+    return this.#keys.pushbackKey;
+  }
+
+  /** Parses a pushback value, ms: negative means "do not retry"; `undefined` when absent or malformed. */
+  pushbackMs(value: string | null | undefined): number | undefined {
+    return parsePushback(value);
+  }
+
+  /** The retries of one call under `ctx` whose whole deadline is `deadline` (epoch ms). */
+  run(ctx: RequestContext | undefined, deadline: number | undefined): RetryRun {
+    return new RetryRun(this, ctx, deadline);
+  }
 }
 
 /** The context at the root of `ctx`'s chain in this process: where the request's retry state lives. */
@@ -108,10 +169,9 @@ export function parsePushback(value: string | null | undefined): number | undefi
 
 /**
  * The retries of one outgoing call: which attempt is running, its deadline, and whether and when
- * the next one starts. A transport makes one per call with a policy, asks
+ * the next one starts. A transport makes one per call ({@link RetryPolicy.run}), asks
  * {@link attemptDeadline} before each attempt, {@link next} after each failure, and waits with
  * {@link wait} (undone by {@link cancel} when the call is aborted).
- * @internal
  */
 export class RetryRun {
   /** The attempt running, from 0. */
@@ -149,7 +209,7 @@ export class RetryRun {
    * After a failed attempt: the backoff, ms, before the next one, or `undefined` to give up and
    * report this failure. `retryable`: the failure is one the policy retries; `pushbackMs`: what
    * the server asked (negative: do not retry; a delay replaces the backoff). Giving up on a
-   * retryable failure marks the request as having spent its retries (see {@link retriesSpent}).
+   * retryable failure marks the request as having spent its retries (see {@link RetryPolicy.spent}).
    */
   next(retryable: boolean, pushbackMs: number | undefined, now: number): number | undefined {
     if (!retryable) return undefined;

@@ -43,7 +43,7 @@ export interface TracingBridge {
   runConsumer?<R>(info: IncomingMessageInfo, ctx: RequestContext, fn: () => R): R;
 }
 
-/** What a tracer is told of an outgoing call. @internal */
+/** What a tracer is told of an outgoing call. */
 export interface OutgoingCallInfo {
   readonly transport: 'http' | 'grpc' | 'messaging';
   /** HTTP: the method; gRPC: the full method path (`/pkg.Service/Method`); messaging: the operation (`publish`, `request`, `add`). */
@@ -54,7 +54,7 @@ export interface OutgoingCallInfo {
   readonly system?: string;
 }
 
-/** What a tracer is told of a message (or job) being processed. @internal */
+/** What a tracer is told of a message (or job) being processed. */
 export interface IncomingMessageInfo {
   /** The system (`nats`, `bullmq`). */
   readonly system: string;
@@ -62,13 +62,13 @@ export interface IncomingMessageInfo {
   readonly destination: string;
 }
 
-/** Headers or metadata being prepared for one call. @internal */
+/** Headers or metadata being prepared for one call: where the tracer writes its trace context. */
 export interface TraceSink {
   has(key: string): boolean;
   set(key: string, value: string): void;
 }
 
-/** The span of one outgoing call. @internal */
+/** The span of one outgoing call. */
 export interface CallSpan {
   /** Ends it with the HTTP status or gRPC code, or the error the call failed with. */
   end(status: number | undefined, error: unknown): void;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileExtractor, injectContext, recordGetter, recordSetter } from './adapter.js';
+import { compileExtractor, injectContext, recordCarrier } from './adapter.js';
 import { parseTracestate } from './tracestate.js';
 
 const REASONS = (input: string | string[]) => {
@@ -116,7 +116,7 @@ describe('trace context forwarding (no tracer)', () => {
   const extract = compileExtractor({ trust: 'edge', onDrop: () => {} });
   const out = (h: Record<string, string | string[]>) => {
     const wire: Record<string, string> = {};
-    injectContext(extract(recordGetter, h), recordSetter, wire);
+    injectContext(extract(recordCarrier, h), recordCarrier, wire);
     return wire;
   };
 
@@ -139,17 +139,17 @@ describe('trace context forwarding (no tracer)', () => {
   });
 
   it('a started traceparent has a new parent id for every call, and no random flag on a legacy id', () => {
-    const ctx = extract(recordGetter, {});
+    const ctx = extract(recordCarrier, {});
     const parents = new Set<string>();
     for (let i = 0; i < 3; i++) {
       const wire: Record<string, string> = {};
-      injectContext(ctx, recordSetter, wire);
+      injectContext(ctx, recordCarrier, wire);
       parents.add(wire.traceparent!.slice(36, 52));
     }
     expect(parents.size).toBe(3);
-    const legacy = extract(recordGetter, { 'trace-id': '4bf92f3577b34da6a3ce929d0e0e4736' });
+    const legacy = extract(recordCarrier, { 'trace-id': '4bf92f3577b34da6a3ce929d0e0e4736' });
     const wire: Record<string, string> = {};
-    injectContext(legacy, recordSetter, wire);
+    injectContext(legacy, recordCarrier, wire);
     expect(wire.traceparent).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-00$/);
   });
 

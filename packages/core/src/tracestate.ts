@@ -27,6 +27,10 @@ const OWS = /^[ \t]+|[ \t]+$/g;
  * A member that breaks the grammar (bad key or value, no `=`) or a list of more than 32 members
  * makes the header one that cannot be parsed: it is dropped whole, as the spec allows and the
  * W3C test suite expects (forwarding the rest would vouch for a list ctxkit could not read).
+ * The spec would also allow dropping only the invalid member, but the suite at level 2 requires
+ * the valid members gone too (`test_tracestate_key_illegal_vendor_format`: `@foo=1,bar=2`;
+ * `test_tracestate_key_length_limit`: `foo=1` beside a 257-character key;
+ * `test_tracestate_value_illegal_characters`: `foo=,bar=3`).
  * A duplicate key keeps its first (most recent, leftmost) entry; later ones are dropped. Empty
  * members and whitespace around members are skipped.
  *

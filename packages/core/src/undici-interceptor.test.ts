@@ -2,7 +2,8 @@ import { getEventListeners } from 'node:events';
 import { Agent, type Dispatcher, request, fetch as undiciFetch } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { activeTimers, rejection, settle, startServer, type TestServer, within } from '../test/fetch/server.js';
-import { createContext, runWithContext, withCancel, withTimeout } from './index.js';
+import { compileExtractor, recordCarrier } from './adapter.js';
+import { bindContext, createContext, runWithContext, withCancel, withTimeout } from './index.js';
 import { CancelledError, DeadlineExceededError, NoContextError } from './errors.js';
 import { defineKey } from './schema.js';
 import { undiciInterceptor } from './undici-interceptor.js';
@@ -152,4 +153,77 @@ describe('undiciInterceptor', () => {
     // Other timers (undici's, the server's) come and go; a leak here would be thousands.
     expect(activeTimers()).toBeLessThan(timersBefore + 10);
   }, 60_000);
+});
+
+describe('undiciInterceptor and traceparent (no tracer)', () => {
+  const TP = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+  const extract = compileExtractor({ trust: 'internal' });
+
+  it('forwards a received traceparent unchanged, with its tracestate', async () => {
+    const ctx = extract(recordCarrier, { traceparent: TP, tracestate: 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7' });
+    await runWithContext(ctx, async () => {
+      for (let i = 0; i < 2; i++) await (await request(`${srv.url}/echo`, { dispatcher })).body.text();
+    });
+    ctx.end();
+    for (const seen of srv.seen) {
+      expect(seen.headers.traceparent).toBe(TP);
+      expect(seen.headers.tracestate).toBe('congo=t61rcWkgMzE,rojo=00f067aa0ba902b7');
+    }
+    expect(srv.seen).toHaveLength(2);
+  });
+
+  it('starts one for a context that received none: its trace id, a parent id per call, not sampled', async () => {
+    const ctx = extract(recordCarrier, {});
+    await runWithContext(ctx, async () => {
+      for (let i = 0; i < 3; i++) await (await request(`${srv.url}/echo`, { dispatcher })).body.text();
+    });
+    ctx.end();
+    const sent = srv.seen.map((s) => String(s.headers.traceparent));
+    expect(sent).toHaveLength(3);
+    for (const tp of sent) expect(tp).toMatch(new RegExp(`^00-${ctx.traceId}-[0-9a-f]{16}-0[02]$`));
+    expect(new Set(sent.map((tp) => tp.split('-')[2])).size).toBe(3);
+    expect(srv.seen.every((s) => s.headers.tracestate === undefined)).toBe(true);
+  });
+});
+
+describe('undiciInterceptor under a context that has already ended', () => {
+  it('a request from a callback kept from an ended request is reported once per call site, and still sent with its ids', async () => {
+    const requestA = createContext({ userId: 'alice' });
+    // A pool created inside request A binds its idle callback to A's context.
+    const pool = runWithContext(requestA, () => ({
+      onIdle: bindContext(async () => (await request(`${srv.url}/echo`, { dispatcher })).body.text()),
+    }));
+    requestA.end(); // A was answered
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const requestB = createContext({ userId: 'bob' });
+      await runWithContext(requestB, async () => {
+        await pool.onIdle();
+        await pool.onIdle(); // the same call site: not reported again
+        await (await request(`${srv.url}/echo`, { dispatcher })).body.text(); // B's own, live: not reported
+      });
+      requestB.end();
+      await settle();
+    } finally {
+      process.off('warning', onWarning);
+    }
+    const ended = warnings.filter((w) => (w as Error & { code?: string }).code === 'CTXKIT_ENDED_CONTEXT');
+    expect(ended).toHaveLength(1);
+    expect(ended[0]!.message).toMatch(new RegExp(`an undici request at .*undici-interceptor\\.test\\.ts:\\d+.* request ${requestA.requestId}`));
+    expect(srv.seen.map((s) => s.headers['user-id'])).toEqual(['alice', 'alice', 'bob']);
+    expect(srv.seen[0]!.headers['request-id']).toBe(requestA.requestId);
+  });
+
+  it("fails with 'throw' and sends nothing", async () => {
+    const strict = agent.compose(undiciInterceptor({ missingContext: 'throw' }));
+    const requestA = createContext();
+    const later = runWithContext(requestA, () => bindContext(() => request(`${srv.url}/echo`, { dispatcher: strict })));
+    requestA.end();
+    const error = await rejection(later());
+    expect(error).toBeInstanceOf(NoContextError);
+    expect((error as Error).message).toContain(`under the context of request ${requestA.requestId}`);
+    expect(srv.seen).toHaveLength(0);
+  });
 });

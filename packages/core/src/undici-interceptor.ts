@@ -3,10 +3,10 @@
  * wrapper, for `undici.request`, `undici.fetch` and anything else dispatching through an agent.
  * undici's types are described structurally so that core needs no undici at run time.
  */
-import { reportMissingContext } from './lost-context.js';
+import { contextEnded, reportEndedContext, reportMissingContext } from './lost-context.js';
 import type { HeaderSink } from './carrier.js';
 import { compileOutgoing, type OutgoingOptions, writeHeaders } from './outgoing.js';
-import { callDeadline, OutgoingCall } from './outgoing-call.js';
+import { OutgoingCall } from './outgoing-call.js';
 import { als } from './storage.js';
 
 /** The part of undici's `DispatchController` the interceptor uses. */
@@ -39,7 +39,10 @@ export type DispatchInterceptorLike = (dispatch: DispatchLike) => DispatchLike;
  * budget in `request-timeout-ms`, and an abort with `DeadlineExceededError` or `CancelledError`
  * when the deadline passes or the context is cancelled — also while the body streams. With no
  * time left the request fails at once and is not sent. The caller's `signal`, `headersTimeout`
- * and `bodyTimeout` keep working: undici applies them.
+ * and `bodyTimeout` keep working: undici applies them. A request outside any context, or under
+ * one that has already ended (a callback kept from a finished request), is reported as by
+ * `createFetch` (`missingContext`); one under an ended context still goes out with that
+ * context's ids.
  *
  * @throws RangeError for an invalid `timeoutMs` or `timeoutHeader`; `InvalidMetadataError` for
  * an `allowKeys` name that cannot be a key.
@@ -61,13 +64,19 @@ export function undiciInterceptor(options: OutgoingOptions = {}): DispatchInterc
           return fail(handler, error as Error);
         }
         if (out.timeoutMs === undefined) return dispatch(opts, handler);
+      } else if (contextEnded(ctx)) {
+        try {
+          reportEndedContext(out.missingContext, 'an undici request', ctx);
+        } catch (error) {
+          return fail(handler, error as Error);
+        }
       }
       const now = Date.now();
-      const deadline = callDeadline(ctx, undefined, out.timeoutMs, now);
+      const call = new DispatchCall(handler);
+      const deadline = call.setDeadline(ctx, undefined, out.timeoutMs, now);
       const headers = new RecordHeaders(opts.headers);
       writeHeaders(out, ctx, deadline, now, headers);
-      const call = new DispatchCall(handler);
-      const early = call.start(ctx, undefined, deadline, now);
+      const early = call.start(ctx, undefined, now);
       if (early !== undefined) return fail(handler, early as Error);
       const method = typeof opts.method === 'string' ? opts.method.toUpperCase() : 'GET';
       call.trace(ctx, { transport: 'http', method, target: `${String(opts.origin ?? '')}${String(opts.path ?? '')}` }, headers, out.allow);

@@ -38,7 +38,7 @@ export function requireBudget(minBudgetMs: number, options: RequireBudgetOptions
     const refused = admit(ctx, name ?? labelOf(req, minBudgetMs), req);
     if (refused === undefined) next();
     // A client that left gets nothing (nobody reads it) and nothing after this runs.
-    else if (refused instanceof DeadlineExceededError && !res.headersSent) sendError(res, refused, ctx.traceId);
+    else if (refused instanceof DeadlineExceededError && !res.headersSent) sendError(res, refused, ctx);
   };
 }
 

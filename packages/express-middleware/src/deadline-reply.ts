@@ -1,5 +1,5 @@
 import { DeadlineExceededError, type RequestContext } from '@ctxkit/core';
-import { onContextAbort } from '@ctxkit/core/adapter';
+import type { HttpContextStarter } from '@ctxkit/core/adapter';
 import type { ServerResponse } from 'node:http';
 import { sendError } from './send-error.js';
 
@@ -13,8 +13,8 @@ type ServedResponse = ServerResponse & { req: { ctx: RequestContext } };
  * @returns `false` when the deadline has already passed (a `request-timeout-ms: 0`, say): the
  *   504 is sent and the rest of the chain must not run.
  */
-export function armDeadlineReply(ctx: RequestContext, res: ServerResponse): boolean {
-  const aborted = onContextAbort(ctx, replyDeadline, res as ServedResponse);
+export function armDeadlineReply(start: Pick<HttpContextStarter, 'onAbort'>, ctx: RequestContext, res: ServerResponse): boolean {
+  const aborted = start.onAbort(ctx, replyDeadline, res as ServedResponse);
   if (aborted === undefined) return true;
   replyDeadline(res as ServedResponse, aborted);
   return false;
@@ -27,5 +27,5 @@ export function armDeadlineReply(ctx: RequestContext, res: ServerResponse): bool
  */
 function replyDeadline(res: ServedResponse, reason: unknown): void {
   if (!(reason instanceof DeadlineExceededError) || res.headersSent || res.destroyed || res.req.socket.destroyed) return;
-  sendError(res, reason, res.req.ctx.traceId);
+  sendError(res, reason, res.req.ctx);
 }

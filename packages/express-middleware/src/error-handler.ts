@@ -1,5 +1,5 @@
 import { createLogFields, type LogFieldNames, type RequestContext } from '@ctxkit/core';
-import { errorResponse, followsAbort } from '@ctxkit/core/adapter';
+import { errorResponse } from '@ctxkit/core/adapter';
 import type { ErrorRequestHandler } from 'express';
 import { isBound } from './bind-emitter.js';
 import { sendError } from './send-error.js';
@@ -75,12 +75,14 @@ export function ctxkitErrorHandler(options: ErrorHandlerOptions = {}): ErrorRequ
         next(err);
         return;
       }
-      if (logger !== false && errorResponse(err).internal && !followsAbort(err, ctx)) {
+      if (logger === false) return;
+      const answer = errorResponse(err, ctx);
+      if (answer.internal && !answer.followsAbort) {
         logger.error(logFields(err, ctx, req.method, req.originalUrl, ids), `${UNEXPECTED}, after its response`);
       }
       return;
     }
-    const internal = sendError(res, err, ctx?.traceId);
+    const internal = sendError(res, err, ctx);
     if (internal && logger !== false) logger.error(logFields(err, ctx, req.method, req.originalUrl, ids), UNEXPECTED);
   };
 }

@@ -1,5 +1,5 @@
 import { type OwnedContext, runWithContext } from '@ctxkit/core';
-import { compileHttpContext, httpContextOf } from '@ctxkit/core/adapter';
+import { compileHttpContext, type HttpContextStarter } from '@ctxkit/core/adapter';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { bindStreams, isBound } from './bind-emitter.js';
 import { armDeadlineReply } from './deadline-reply.js';
@@ -48,14 +48,14 @@ export function ctxkit(options: CtxkitExpressOptions = {}): RequestHandler {
       runWithContext(req.ctx, proceed, next);
       return;
     }
-    const joined = httpContextOf(res);
-    const ctx = joined ?? start(req, res); // onDrop's origin defaults to req, Express's Request itself
+    const joined = start.contextOf(res);
+    const ctx = joined ?? start.start(req, res); // onDrop's origin defaults to req, Express's Request itself
     req.ctx = ctx;
     bindStreams(req, res);
     const arm = joined === undefined && ctx.deadline !== undefined;
     // No deadline of ours and no resolver (the common internal call): straight on to next().
     if (!arm && resolveUser === undefined) runWithContext(ctx, proceed, next);
-    else runWithContext(ctx, continueInContext, ctx, req, res, next, resolveUser, arm);
+    else runWithContext(ctx, continueInContext, start, ctx, req, res, next, resolveUser, arm);
   };
 }
 
@@ -64,6 +64,7 @@ function proceed(next: NextFunction): void {
 }
 
 function continueInContext(
+  start: HttpContextStarter<Request>,
   ctx: OwnedContext,
   req: Request,
   res: Response,
@@ -72,7 +73,7 @@ function continueInContext(
   arm: boolean,
 ): void {
   // Armed in the context: the deadline's timer, and so every abort listener, runs in it.
-  if (arm && !armDeadlineReply(ctx, res)) return;
+  if (arm && !armDeadlineReply(start, ctx, res)) return;
   if (resolveUser === undefined) next();
-  else resolveUserThenNext(resolveUser, ctx, req, res, next);
+  else resolveUserThenNext(start, resolveUser, ctx, req, res, next);
 }

@@ -1,5 +1,5 @@
 import type { OwnedContext } from '@ctxkit/core';
-import { resolveUser } from '@ctxkit/core/adapter';
+import type { HttpContextStarter } from '@ctxkit/core/adapter';
 import type { NextFunction, Request, Response } from 'express';
 import type { CtxkitExpressOptions } from './options.js';
 
@@ -10,13 +10,14 @@ type ResolveUser = NonNullable<CtxkitExpressOptions['resolveUser']>;
  * errors go to Express's error middleware.
  */
 export function resolveUserThenNext(
+  start: HttpContextStarter<Request>,
   resolve: ResolveUser,
   ctx: OwnedContext,
   req: Request,
   res: Response,
   next: NextFunction,
 ): void {
-  resolveUser(ctx, resolve, req, (error) => {
+  start.resolveUser(ctx, resolve, req, (error) => {
     if (error !== undefined) next(error);
     // The deadline may have been answered (504) or the client gone while the resolver ran.
     else if (!res.writableEnded && !res.destroyed) next();

@@ -1,3 +1,4 @@
+import type { RequestContext } from '@ctxkit/core';
 import { errorResponse } from '@ctxkit/core/adapter';
 import type { ServerResponse } from 'node:http';
 
@@ -7,8 +8,8 @@ import type { ServerResponse } from 'node:http';
  *
  * @returns whether the error is unexpected (to be logged in full).
  */
-export function sendError(res: ServerResponse, error: unknown, traceId: string | undefined): boolean {
-  const { status, body, internal } = errorResponse(error, traceId);
+export function sendError(res: ServerResponse, error: unknown, ctx: RequestContext | undefined): boolean {
+  const { status, body, internal } = errorResponse(error, ctx);
   const json = JSON.stringify(body);
   res.statusCode = status;
   res.setHeader('content-type', 'application/json; charset=utf-8');

@@ -47,7 +47,7 @@ export class HandlerTimeoutReply {
 export function sendDeadline(request: FastifyRequest, reply: FastifyReply, reason: DeadlineExceededError): void {
   if (reply.sent || reply.raw.headersSent) return;
   markAnswered(reply); // the handler, still running, is not to answer again (see guardHandler)
-  sendErrorReply(reply, reason, request.ctx.traceId);
+  sendErrorReply(reply, reason, request.ctx);
 }
 
 /**
@@ -57,5 +57,5 @@ export function sendDeadline(request: FastifyRequest, reply: FastifyReply, reaso
  */
 export function sendRefusal(request: FastifyRequest, reply: FastifyReply, reason: Error): void {
   if (!(reason instanceof DeadlineExceededError)) return;
-  sendErrorReply(reply, reason, request.ctx.traceId);
+  sendErrorReply(reply, reason, request.ctx);
 }

@@ -17,8 +17,8 @@ export type FastifyErrorHandler = (
  *
  * @returns whether the error is unexpected (to be logged in full).
  */
-export function sendErrorReply(reply: FastifyReply, error: unknown, traceId: string | undefined): boolean {
-  const { status, body, internal } = errorResponse(error, traceId);
+export function sendErrorReply(reply: FastifyReply, error: unknown, ctx: RequestContext | null | undefined): boolean {
+  const { status, body, internal } = errorResponse(error, ctx ?? undefined);
   reply.code(status).type('application/json; charset=utf-8').send(body);
   return internal;
 }
@@ -38,7 +38,7 @@ export function sendErrorReply(reply: FastifyReply, error: unknown, traceId: str
  */
 export function ctxkitErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const ctx = request.ctx as RequestContext | null;
-  if (sendErrorReply(reply, error, ctx?.traceId)) request.log.error({ err: error }, 'request failed');
+  if (sendErrorReply(reply, error, ctx)) request.log.error({ err: error }, 'request failed');
 }
 
 /**

@@ -1,13 +1,5 @@
 import { type DeadlineExceededError, type RequestContext, runWithContext, tryCurrentContext } from '@ctxkit/core';
-import {
-  type Admission,
-  compileAdmission,
-  compileHttpContext,
-  echoedIds,
-  type HttpContextStarter,
-  httpContextOf,
-  onContextAbort,
-} from '@ctxkit/core/adapter';
+import { type Admission, compileAdmission, compileHttpContext, type HttpContextStarter } from '@ctxkit/core/adapter';
 import type {
   FastifyInstance,
   FastifyPluginCallback,
@@ -56,18 +48,23 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
   // Fastify's null logger (logger: false) is its own child: then there is nothing to bind ids
   // to nor to log a 499 with, and the per-request bindings are skipped.
   const logging = typeof fastify.log.child === 'function' && fastify.log.child({}) !== fastify.log;
-  let start: HttpContextStarter<FastifyRequest>;
-  let log: LogBinder | undefined;
+  let starter: HttpContextStarter<FastifyRequest>;
   try {
-    log = logging ? compileLogBinder(options.logFieldNames) : undefined;
     // Ids are echoed through reply.header below: a header set on the raw response would make
     // Fastify's writeHead merge all its headers through setHeader (measured ~0.6 µs a request).
-    start = compileHttpContext<FastifyRequest>({ ...options, echoHeaders: false }, { onClientLeft: logging ? logClientLeft : undefined });
+    // Log field names are checked only when there is a logger to bind them to.
+    starter = compileHttpContext<FastifyRequest>(options, {
+      onClientLeft: logging ? logClientLeft : undefined,
+      echoesIds: true,
+      logFieldNames: logging ? options.logFieldNames : undefined,
+    });
   } catch (error) {
     next(error as Error);
     return;
   }
-  const echo = echoedIds(options.echoHeaders);
+  const start = starter;
+  const log: LogBinder | undefined = logging ? compileLogBinder(start.logFieldNames) : undefined;
+  const echo = start.echoedIds;
   const echoTrace = echo.includes('trace-id');
   const echoRequest = echo.includes('request-id');
   const serverCap = (fastify.initialConfig as { handlerTimeout?: number }).handlerTimeout ?? 0;
@@ -75,7 +72,7 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
   // Reading request.routeOptions builds an object: only once some route declares a budget.
   let routeBudgets = false;
   const resolveUserHook =
-    options.resolveUser === undefined ? undefined : compileResolveUserHook(options.resolveUser, log);
+    options.resolveUser === undefined ? undefined : compileResolveUserHook(start, options.resolveUser, log);
 
   const guardOptions = { resolveUser: options.resolveUser, log };
 
@@ -109,7 +106,7 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
   fastify.addHook('onRequest', function ctxkitOnRequest(request, reply, done) {
     // Another ctxkit adapter already serves this exchange (the Express middleware, run by Nest's
     // middleware engine before this hook): join its context; its deadline and disconnect are its own.
-    const joined = httpContextOf(reply.raw);
+    const joined = start.contextOf(reply.raw);
     if (joined !== undefined) {
       request.ctx = joined;
       if (log !== undefined) log.ids(request, reply, joined);
@@ -125,7 +122,7 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
     // Not request.id as the chain's request id: Fastify's default is a per-process counter
     // (req-1, req-2…), the same in every replica, and requestIdHeader takes it from any client.
     // The chain's id is a trusted proxy's or a random one; request.id stays Fastify's, for its logs.
-    const ctx = start(request.raw, reply.raw, undefined, capped ? cap : undefined, request);
+    const ctx = start.start(request.raw, reply.raw, undefined, capped ? cap : undefined, request);
     request.ctx = ctx;
     // With a handler timeout Fastify already made request.signal: listening costs no allocation.
     if (capped) request.signal.addEventListener('abort', new HandlerTimeoutReply(request, reply), { once: true });
@@ -134,7 +131,7 @@ function registerCtxkit(fastify: FastifyInstance, options: CtxkitFastifyOptions,
     if (log !== undefined) log.ids(request, reply, ctx);
     if (ctx.deadline !== undefined) {
       // Times the deadline in core's shared queue; no signal, listener or object per request.
-      const aborted = onContextAbort(ctx, replyDeadline, reply);
+      const aborted = start.onAbort(ctx, replyDeadline, reply);
       if (aborted !== undefined) {
         // Answered from the hook, without done(): no later hook, nor the handler, runs.
         runWithContext(ctx, sendDeadline, request, reply, aborted as DeadlineExceededError);

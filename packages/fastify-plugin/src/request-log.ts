@@ -1,5 +1,5 @@
-import { createLogFields, type LogFieldNames, type RequestContext } from '@ctxkit/core';
-import { resolveLogFieldNames } from '@ctxkit/core/adapter';
+import { createLogFields, type RequestContext } from '@ctxkit/core';
+import type { HttpContextStarter } from '@ctxkit/core/adapter';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 
 type Bindable = FastifyBaseLogger & { setBindings?: (bindings: Record<string, unknown>) => void };
@@ -15,13 +15,12 @@ export interface LogBinder {
 /**
  * Builds, once, what adds the ids to the request's logger, so every later line of `request.log`
  * and `reply.log` carries them. Fastify already made one child logger per request; pino's
- * `setBindings` appends to it (no second child). Other loggers get a child.
- *
- * @throws TypeError (at registration) for an empty field name.
+ * `setBindings` appends to it (no second child). Other loggers get a child. `names`: the
+ * starter's, checked and with their defaults.
  */
-export function compileLogBinder(names: LogFieldNames | undefined): LogBinder {
+export function compileLogBinder(names: HttpContextStarter['logFieldNames']): LogBinder {
   const fields = createLogFields(names);
-  const userField = resolveLogFieldNames(names).userId;
+  const userField = names.userId;
   return {
     ids(request, reply, ctx) {
       addBindings(request, reply, fields(ctx));

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { currentContext } from '@ctxkit/core';
-import { injectContext, recordSetter } from '@ctxkit/core/adapter';
+import { injectContext, recordCarrier } from '@ctxkit/core/adapter';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { ctxkit, type CtxkitFastifyOptions } from '../src/index.js';
 
@@ -105,7 +105,7 @@ export async function startDownstream(): Promise<{ port: number; server: Server 
  */
 export function callDownstream(port: number): Promise<IncomingHttpHeaders> {
   const headers: Record<string, string> = {};
-  injectContext(currentContext(), recordSetter, headers);
+  injectContext(currentContext(), recordCarrier, headers);
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path: '/', headers }, (res) => {
       const chunks: Buffer[] = [];

@@ -10,19 +10,7 @@ import {
   status as grpcStatus,
 } from '@grpc/grpc-js';
 import { type MissingContextMode, type RequestContext, type RetryOptions, Status, type StatusCode, tryCurrentContext } from '@ctxkit/core';
-import {
-  abortStatus,
-  type CarrierSetter,
-  callDeadline,
-  compileRetry,
-  injectContext,
-  MAX_GRPC_TIMEOUT_MS,
-  OutgoingCall,
-  reportLostContext,
-  type RetryPolicy,
-  RetryRun,
-  type TraceSink,
-} from '@ctxkit/core/adapter';
+import { type CarrierSetter, injectContext, OutgoingCall, reportLostContext, RetryPolicy, type TraceSink } from '@ctxkit/core/adapter';
 import { metadataSetIfAbsent, metadataSetter } from './metadata.js';
 import { RetryingCall } from './retrying-call.js';
 
@@ -44,6 +32,9 @@ export interface ClientInterceptorOptions {
   /**
    * What a call made outside any request context does: `'throw'` a `NoContextError` from the
    * call site, `'warn'` once per call site (`CTXKIT_NO_CONTEXT`, naming where), or `'ignore'`.
+   * A call made under a context that has already ended (a callback kept from a finished
+   * request) is reported the same way (`CTXKIT_ENDED_CONTEXT`, naming where and which request)
+   * and, unless thrown, still carries that request's ids, deadline and cancellation.
    * Default `'warn'`.
    */
   readonly missingContext?: MissingContextMode | undefined;
@@ -72,7 +63,7 @@ interface GrpcRetry {
 }
 
 function compileGrpcRetry(options: GrpcRetryOptions | boolean | undefined): GrpcRetry | undefined {
-  const policy = compileRetry(options);
+  const policy = RetryPolicy.compile(options, 'grpc');
   if (policy === undefined || policy.maxAttempts === 1) return undefined;
   const o = typeof options === 'object' ? options : {};
   const list = o.methods;
@@ -112,15 +103,18 @@ export function clientInterceptor(options: ClientInterceptorOptions = {}): Inter
     if (ctx === undefined) {
       if (missing !== 'ignore') reportLostContext(missing, `gRPC call ${method.path}`, undefined);
       if (!retried) return new InterceptingCall(nextCall(callOptions));
+    } else if (missing !== 'ignore') {
+      // An ended context (one field read when live) is reported; the call is still sent with its ids.
+      reportLostContext(missing, `gRPC call ${method.path}`, ctx);
     }
     // Core's outgoing-call lifecycle: the earlier of the caller's deadline and the context's,
     // never further than grpc-js servers can read; grpc-js times the call itself.
     const now = Date.now();
     const own = epochMs(callOptions.deadline);
-    const deadline = callDeadline(ctx, own, undefined, now, MAX_GRPC_TIMEOUT_MS);
     const link = new CallLink(callOptions.method_definition.path);
-    const early = link.start(ctx, undefined, deadline, now, true);
-    if (early !== undefined) return expiredCall(early);
+    const deadline = link.setDeadline(ctx, own, undefined, now);
+    const early = link.start(ctx, undefined, now);
+    if (early !== undefined) return expiredCall(link.abortStatus(early));
     if (retried) return retryingCall(callOptions, nextCall, ctx, link, deadline, retry, setter, allow);
     const next = deadline === own ? nextCall(callOptions) : nextCall({ ...callOptions, deadline });
     // Outside a context only a retried call gets this far.
@@ -146,7 +140,7 @@ function retryingCall(
     link.trace(ctx, { transport: 'grpc', method: link.path, target: '' }, link, allow);
     link.md = undefined;
   };
-  const call = new RetryingCall(callOptions, nextCall, new RetryRun(retry.policy, ctx, deadline), link, retry.codes, prepare);
+  const call = new RetryingCall(callOptions, nextCall, retry.policy.run(ctx, deadline), link, retry.codes, prepare);
   link.call = call;
   return new InterceptingCall(call);
 }
@@ -172,7 +166,7 @@ class CallLink extends OutgoingCall implements TraceSink {
   md: Metadata | undefined = undefined;
 
   constructor(readonly path: string) {
-    super();
+    super('grpc');
   }
 
   has(key: string): boolean {
@@ -184,7 +178,7 @@ class CallLink extends OutgoingCall implements TraceSink {
   }
 
   cancel(reason: unknown): void {
-    const { code, details } = abortStatus(reason);
+    const { code, details } = this.abortStatus(reason);
     this.call?.cancelWithStatus(code as number as grpcStatus, details);
   }
 }
@@ -261,8 +255,7 @@ class ExpiredCall implements InterceptingCallInterface {
   readonly #status: StatusObject;
   #done = false;
 
-  constructor(reason: unknown) {
-    const { code, details } = abortStatus(reason);
+  constructor({ code, details }: { readonly code: StatusCode; readonly details: string }) {
     this.#status = { code: code as number as grpcStatus, details, metadata: new Metadata() };
   }
 
@@ -293,6 +286,7 @@ function deliver(call: ExpiredCall, listener: Partial<InterceptingListener> | un
   call._deliver(listener);
 }
 
-function expiredCall(reason: unknown): InterceptingCall {
-  return new InterceptingCall(new ExpiredCall(reason));
+/** `status`: what the aborted context means (the call's {@link OutgoingCall.abortStatus}). */
+function expiredCall(status: { readonly code: StatusCode; readonly details: string }): InterceptingCall {
+  return new InterceptingCall(new ExpiredCall(status));
 }

@@ -1,6 +1,6 @@
 import { type InterceptingListener, type InterceptorOptions, type NextCall, type StatusObject, Metadata, status as grpcStatus } from '@grpc/grpc-js';
 import type { StatusCode } from '@ctxkit/core';
-import { GRPC_ATTEMPT_KEY, GRPC_PUSHBACK_KEY, parsePushback, type OutgoingCall, type RetryRun } from '@ctxkit/core/adapter';
+import type { OutgoingCall, RetryRun } from '@ctxkit/core/adapter';
 
 // grpc-js does not export these two types by name.
 type InterceptingCallInterface = ReturnType<NextCall>;
@@ -9,10 +9,11 @@ type MessageContext = Parameters<InterceptingCallInterface['sendMessageWithConte
 /**
  * One call with retries (unary and server-streaming: one request message, replayed): each attempt
  * is a new call down the interceptor chain with its own deadline inside the budget
- * ({@link RetryRun}) and `grpc-previous-rpc-attempts` from the second on. An attempt is committed
- * (no more retries) by its status (unary responses) or its first response message (streams);
- * before that its metadata and reply are held back, so the caller sees one call. A failure the policy retries starts the next attempt after the backoff;
- * any other status, or the last, goes to the caller. An abort (the context, or the caller's
+ * ({@link RetryRun}) and the policy's attempt key (`grpc-previous-rpc-attempts`) from the second
+ * on. An attempt is committed (no more retries) by its status (unary responses) or its first
+ * response message (streams); before that its metadata and reply are held back, so the caller
+ * sees one call. A failure the policy retries starts the next attempt after the backoff; any
+ * other status, or the last, goes to the caller. An abort (the context, or the caller's
  * cancel) stops the loop at once, also during a backoff.
  */
 export class RetryingCall implements InterceptingCallInterface {
@@ -59,7 +60,7 @@ export class RetryingCall implements InterceptingCallInterface {
     let md = this.#metadata!;
     if (run.attempt > 0) {
       md = md.clone();
-      md.set(GRPC_ATTEMPT_KEY, String(run.attempt));
+      md.set(run.policy.attemptKey, String(run.attempt));
     }
     const options = deadline === undefined ? this.options : { ...this.options, deadline };
     const call = this.nextCall(options);
@@ -107,7 +108,8 @@ export class RetryingCall implements InterceptingCallInterface {
     if (status.code !== grpcStatus.OK && !this.#committed && !this.#cancelled && !this.link.released) {
       // An attempt's own deadline, earlier than the call's, is a failure to retry too.
       const timedOut = status.code === grpcStatus.DEADLINE_EXCEEDED && this.#attemptDeadline !== this.run.deadline;
-      const pushback = parsePushback(status.metadata.get(GRPC_PUSHBACK_KEY)[0] as string | undefined);
+      const policy = this.run.policy;
+      const pushback = policy.pushbackMs(status.metadata.get(policy.pushbackKey)[0] as string | undefined);
       const delay = this.run.next(this.retryable.has(code) || timedOut, pushback, Date.now());
       if (delay !== undefined) {
         this.#attempt = undefined;

@@ -1,6 +1,6 @@
 import type { Deadline, Metadata } from '@grpc/grpc-js';
 import { CancelledError, DeadlineExceededError, type DropHandler, type OwnedContext, type TrustOption } from '@ctxkit/core';
-import { type Admission, compileAdmission, compileExtractor, GRPC_ATTEMPT_KEY } from '@ctxkit/core/adapter';
+import { type Admission, compileAdmission, compileExtractor, RetryPolicy } from '@ctxkit/core/adapter';
 import { metadataGetter } from './metadata.js';
 
 /** How the server side builds a call's context; resolved once at set-up. */
@@ -38,7 +38,7 @@ export function compileOpenContext(options: ServerContextOptions = {}): OpenCont
     // gRPC has its own deadline (grpc-timeout, parsed by grpc-js); no HTTP timeout header.
     timeoutHeader: false,
     // The retry count grpc-js (and ctxkit's client) writes from the second attempt on.
-    attemptHeader: GRPC_ATTEMPT_KEY,
+    attemptHeader: RetryPolicy.keysOf('grpc').attemptKey,
     defaultTimeoutMs: options.defaultTimeoutMs,
     maxTimeoutMs: options.maxTimeoutMs,
     onDrop: options.onDrop,

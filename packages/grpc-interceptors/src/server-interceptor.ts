@@ -6,7 +6,7 @@ import {
   ServerInterceptingCall,
 } from '@grpc/grpc-js';
 import { type LiveContexts, type OwnedContext, runWithContext, ShutdownError, Status } from '@ctxkit/core';
-import { type Admission, GRPC_PUSHBACK_KEY, retriesSpent } from '@ctxkit/core/adapter';
+import { type Admission, RetryPolicy } from '@ctxkit/core/adapter';
 import {
   abortCallContext,
   CONTEXT_SLOT,
@@ -21,6 +21,9 @@ import { toStatus } from './status-error.js';
 // grpc-js does not export these two types by name.
 type InterceptingServerListener = Parameters<ServerInterceptingCallInterface['start']>[0];
 type PartialStatusObject = Parameters<ServerInterceptingCallInterface['sendStatus']>[0];
+
+/** Where a failed call's answer says "do not retry" (gRFC A6 pushback). */
+const PUSHBACK_KEY = RetryPolicy.keysOf('grpc').pushbackKey;
 
 /** Options of {@link serverInterceptor}. */
 export interface ServerInterceptorOptions extends ServerContextOptions {
@@ -180,9 +183,9 @@ class ContextServerCall extends ServerInterceptingCall implements InterceptingSe
       }
     }
     // This request's own calls gave up retrying: retrying it would multiply them (gRFC A6 pushback).
-    if (status.code !== Status.OK && retriesSpent(ctx)) {
+    if (status.code !== Status.OK && RetryPolicy.spent(ctx)) {
       const metadata = status.metadata?.clone() ?? new Metadata();
-      metadata.set(GRPC_PUSHBACK_KEY, '-1');
+      metadata.set(PUSHBACK_KEY, '-1');
       status = { ...status, metadata };
     }
     super.sendStatus(status);

@@ -1,8 +1,11 @@
 import { Metadata, type ServiceError, type StatusObject } from '@grpc/grpc-js';
-import { CtxkitError, type StatusCode, Status } from '@ctxkit/core';
-import { errorResponse, isStatusError, statusName } from '@ctxkit/core/adapter';
+import { CtxkitError, type StatusCode, type StatusName, Status } from '@ctxkit/core';
+import { errorResponse, isStatusError } from '@ctxkit/core/adapter';
 
 const BRAND = Symbol.for('ctxkit.grpc.statusError');
+
+// `Status` lists the codes in order, 0 to 16: its keys are the names by number.
+const NAMES = Object.keys(Status) as StatusName[];
 
 /**
  * A gRPC status error, as `status.Errorf` builds in Go: what a handler throws (or passes to its
@@ -22,7 +25,7 @@ export class StatusError extends Error implements ServiceError {
   }
 
   constructor(code: StatusCode, message: string, details?: StatusDetails) {
-    super(`${code} ${statusName(code)}: ${message}`, details?.cause === undefined ? undefined : { cause: details.cause });
+    super(`${code} ${NAMES[code] ?? 'UNKNOWN'}: ${message}`, details?.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'StatusError';
     this.code = code;
     this.details = message;

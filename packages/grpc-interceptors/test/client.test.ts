@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import { createContext, NoContextError, type RequestContext, runWithContext, withCancel } from '@ctxkit/core';
+import { bindContext, createContext, NoContextError, type RequestContext, runWithContext, withCancel } from '@ctxkit/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clientInterceptor, serverInterceptor } from '../src/index.js';
 import { type ProbeClient, probeClient, type Req, type Running, type Seen, seen, startServer, tenantId, unary, within } from './helpers.js';
@@ -213,6 +213,44 @@ describe('clientInterceptor', () => {
     expect(ours).toHaveLength(1);
     expect(ours[0]!.message).toContain('/ctxkit.test.Probe/Unary');
     expect(calls).toBe(2);
+  });
+
+  it('a call from a callback kept from an ended request is reported once per call site, and still sent with its ids', async () => {
+    const requestA = createContext({ userId: 'alice' });
+    // A pool created inside request A binds its idle callback to A's context; the call is made
+    // here, in this file, so this file is the call site the report names.
+    const pool = runWithContext(requestA, () => ({
+      onIdle: bindContext(() => new Promise<Seen>((resolve, reject) => client.unary({}, (err, res) => (err ? reject(err) : resolve(res!))))),
+    }));
+    requestA.end(); // A was answered
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    const got: Seen[] = [];
+    try {
+      const requestB = createContext({ userId: 'bob' });
+      await runWithContext(requestB, async () => {
+        got.push(await pool.onIdle());
+        got.push(await pool.onIdle()); // the same call site: not reported again
+        got.push(await unary(client)); // B's own call, live: not reported
+      });
+      requestB.end();
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    const ended = warnings.filter((w) => (w as { code?: string }).code === 'CTXKIT_ENDED_CONTEXT');
+    expect(ended).toHaveLength(1);
+    expect(ended[0]!.message).toMatch(new RegExp(`gRPC call /ctxkit\\.test\\.Probe/Unary at .*client\\.test\\.ts:\\d+.* request ${requestA.requestId}`));
+    expect(got.map((s) => s.userId)).toEqual(['alice', 'alice', 'bob']);
+    expect(got[0]!.requestId).toBe(requestA.requestId);
+    expect(calls).toBe(3);
+
+    const throwing = probeClient(server.target, [clientInterceptor({ missingContext: 'throw' })]);
+    const later = runWithContext(requestA, () => bindContext(() => throwing.unary({}, () => {})));
+    expect(later).toThrow(new RegExp(`under the context of request ${requestA.requestId}`));
+    throwing.close();
+    expect(calls).toBe(3);
   });
 
   it("at the context's deadline the context has expired before the caller sees DEADLINE_EXCEEDED", { timeout: 60_000 }, async () => {

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { CtxkitError, type RequestContext, tryCurrentContext } from '@ctxkit/core';
-import { errorResponse, followsAbort, isStatusError } from '@ctxkit/core/adapter';
+import { type ErrorResponse, errorResponse, isStatusError } from '@ctxkit/core/adapter';
 import { type ArgumentsHost, Catch, type HttpServer, Logger, type LoggerService } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 
@@ -54,7 +54,8 @@ export class CtxkitExceptionFilter extends BaseExceptionFilter {
     const response = host.getArgByIndex<object>(1);
     const ctx = request.ctx ?? tryCurrentContext();
     const answered = isAnswered(rawResponse(response));
-    if (followsAbort(exception, ctx)) {
+    const answer = errorResponse(exception, ctx);
+    if (answer.followsAbort) {
       const reason: unknown = ctx!.signal.reason;
       if (answered) {
         this.#logger.debug?.(endedLine(request, ctx!, exception), 'ctxkit');
@@ -62,7 +63,7 @@ export class CtxkitExceptionFilter extends BaseExceptionFilter {
       }
       // The handler's failure came before ctxkit's own answer (its downstream call's deadline
       // timer fired first): the answer is the one the context's abort means.
-      this.#reply(response, reason, ctx);
+      this.#reply(response, errorResponse(reason, ctx));
       return;
     }
     if (!(exception instanceof CtxkitError) && !isStatusError(exception)) {
@@ -74,12 +75,11 @@ export class CtxkitExceptionFilter extends BaseExceptionFilter {
       super.catch(exception, host);
       return;
     }
-    if (this.#reply(response, exception, ctx)) this.#logger.error(exception, undefined, 'ctxkit');
+    if (this.#reply(response, answer)) this.#logger.error(exception, undefined, 'ctxkit');
   }
 
-  /** Answers with core's mapping through Nest's adapter; returns whether the error is unexpected. */
-  #reply(response: object, error: unknown, ctx: RequestContext | undefined): boolean {
-    const { status, body, internal } = errorResponse(error, ctx?.traceId);
+  /** Sends core's answer through Nest's adapter; returns whether the error is unexpected. */
+  #reply(response: object, { status, body, internal }: ErrorResponse): boolean {
     const adapter = this.applicationRef ?? this.httpAdapterHost?.httpAdapter;
     if (adapter === undefined) {
       throw new Error('CtxkitExceptionFilter needs the HTTP adapter: new CtxkitExceptionFilter(app.getHttpAdapter())');

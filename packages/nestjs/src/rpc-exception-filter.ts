@@ -1,5 +1,5 @@
 import { type RequestContext, tryCurrentContext } from '@ctxkit/core';
-import { followsAbort } from '@ctxkit/core/adapter';
+import { errorResponse } from '@ctxkit/core/adapter';
 import { StatusError, toStatus } from '@ctxkit/grpc';
 import { type ArgumentsHost, Catch, Logger, type LoggerService } from '@nestjs/common';
 import { BaseRpcExceptionFilter, RpcException } from '@nestjs/microservices';
@@ -46,7 +46,7 @@ export class CtxkitRpcExceptionFilter extends BaseRpcExceptionFilter {
     const ctx: RequestContext | undefined = tryCurrentContext();
     const { status, unexpected } = toStatus(exception);
     // An aborted fetch once the caller went away is no fault; anything else unexpected is.
-    if (unexpected && !followsAbort(exception, ctx)) {
+    if (unexpected && !errorResponse(exception, ctx).followsAbort) {
       this.#logger.error(`gRPC handler failed; trace-id ${ctx?.traceId ?? '-'}`, stackOf(exception), 'ctxkit');
     }
     const error = new StatusError(status.code as StatusError['code'], status.details, { metadata: status.metadata ?? undefined });

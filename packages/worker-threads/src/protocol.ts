@@ -1,5 +1,5 @@
 import type { RequestContext } from '@ctxkit/core';
-import { type CarrierGetter, injectContext, recordSetter } from '@ctxkit/core/adapter';
+import { type CarrierGetter, injectContext, recordCarrier } from '@ctxkit/core/adapter';
 
 /** Marks ctxkit's task messages among whatever else a port carries. */
 export const TASK_MARK = 'ctxkit.task';
@@ -45,6 +45,6 @@ export const taskCarrierGetter: CarrierGetter<Readonly<Record<string, unknown>> 
 /** The carrier of `ctx`: its propagated keys and the budget it has left. @internal */
 export function carrierOf(ctx: RequestContext, now: number): Record<string, string> {
   const out: Record<string, string> = {};
-  injectContext(ctx, recordSetter, out, undefined, ctx.deadline === undefined ? undefined : ctx.deadline - now);
+  injectContext(ctx, recordCarrier, out, undefined, ctx.deadline === undefined ? undefined : ctx.deadline - now);
   return out;
 }
