@@ -8,39 +8,18 @@
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { createContext, runWithContext } from '@ctxkit/core';
 import { undiciInterceptor } from '@ctxkit/core/fetch';
 import { ctxkitPropagator, enableOpenTelemetry } from '@ctxkit/core/otel';
 import { Agent, type Dispatcher, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spanRecorder } from './fixtures/client-spans.ts';
 import type { Report } from '../conformance/support/hop-service.ts';
 import { type Hop, startFastifyHop } from '../conformance/support/hops.ts';
 
-const exporter = new InMemorySpanExporter();
-// Wakes the test when a span ends: a call's span ends when its response is done, which may be a
-// tick after the caller has the body.
-let wake: (() => void) | undefined;
-const ended = { onStart() {}, onEnd: () => wake?.(), forceFlush: () => Promise.resolve(), shutdown: () => Promise.resolve() };
-const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter }), ended] });
+const { exporter, provider, clientSpans } = spanRecorder();
 const tracer = provider.getTracer('test');
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
-
-/** The finished client spans, once there are `n` of them (bounded: 5 s). */
-async function clientSpans(n: number) {
-  const clients = () => exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT);
-  const until = Date.now() + 5000;
-  while (clients().length < n && Date.now() < until) {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, until - Date.now());
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-  return clients();
-}
 
 let disable: () => void;
 let http: Hop;
