@@ -4,40 +4,31 @@
  * call and carries its context, once. In-process: the SDK's tracer provider, ctxkit's
  * propagator, real Fastify and grpc-js servers on 127.0.0.1.
  */
-import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { SpanKind } from '@opentelemetry/api';
 import { createContext, runWithContext } from '@ctxkit/core';
 import { ctxFetch } from '@ctxkit/core/fetch';
-import { ctxkitPropagator, enableOpenTelemetry } from '@ctxkit/core/otel';
 import { clientInterceptor } from '@ctxkit/grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spanRecorder } from './fixtures/client-spans.ts';
 import { hopClient, type Report } from '../conformance/support/hop-service.ts';
 import { type Hop, startFastifyHop, startGrpcHop } from '../conformance/support/hops.ts';
 
-const { exporter, provider, clientSpans } = spanRecorder();
+const recorder = spanRecorder();
+const { exporter, provider, clientSpans } = recorder;
 const tracer = provider.getTracer('test');
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
-let disable: () => void;
 let http: Hop;
 let grpc: Hop;
 
 beforeAll(async () => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  trace.setGlobalTracerProvider(provider);
-  propagation.setGlobalPropagator(ctxkitPropagator());
-  disable = enableOpenTelemetry();
+  recorder.install();
   http = await startFastifyHop('http', { trust: 'internal' });
   grpc = await startGrpcHop('grpc');
 });
 afterAll(async () => {
-  disable();
   await http.close();
   await grpc.close();
-  await provider.shutdown();
-  trace.disable();
-  context.disable();
-  propagation.disable();
+  await recorder.uninstall();
 });
 
 /** The received traceparent values of a hop's report. */

@@ -5,44 +5,35 @@
  * `@opentelemetry/instrumentation-undici` does. In-process: the SDK's tracer provider, ctxkit's
  * propagator, a real Fastify server on 127.0.0.1.
  */
-import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { SpanKind } from '@opentelemetry/api';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { createContext, runWithContext } from '@ctxkit/core';
 import { undiciInterceptor } from '@ctxkit/core/fetch';
-import { ctxkitPropagator, enableOpenTelemetry } from '@ctxkit/core/otel';
 import { Agent, type Dispatcher, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spanRecorder } from './fixtures/client-spans.ts';
 import type { Report } from '../conformance/support/hop-service.ts';
 import { type Hop, startFastifyHop } from '../conformance/support/hops.ts';
 
-const { exporter, provider, clientSpans } = spanRecorder();
+const recorder = spanRecorder();
+const { exporter, provider, clientSpans } = recorder;
 const tracer = provider.getTracer('test');
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
-let disable: () => void;
 let http: Hop;
 let agent: Agent;
 let dispatcher: Dispatcher;
 
 beforeAll(async () => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  trace.setGlobalTracerProvider(provider);
-  propagation.setGlobalPropagator(ctxkitPropagator());
-  disable = enableOpenTelemetry();
+  recorder.install();
   http = await startFastifyHop('http', { trust: 'internal' });
   agent = new Agent();
   dispatcher = agent.compose(undiciInterceptor());
 });
 afterAll(async () => {
-  disable();
   await agent.destroy();
   await http.close();
-  await provider.shutdown();
-  trace.disable();
-  context.disable();
-  propagation.disable();
+  await recorder.uninstall();
 });
 
 /** Two requests through the interceptor in a ctxkit context under a sampled server span. */
