@@ -20,7 +20,7 @@ export interface EnqueueOptions extends JobsOptions {
  * them. A job outlives the request that enqueued it: no deadline or cancellation goes with it.
  *
  * @throws TypeError when `data` is not a plain object (the context needs a field in it).
- * @throws {@link NoContextError} outside any context when `missingContext` is `'throw'`.
+ * @throws `NoContextError` (from `@ctxkit/core`) outside any context when `missingContext` is `'throw'`.
  * @example
  * await enqueue(compensations, 'refund', { orderId });
  */

@@ -38,12 +38,12 @@ export interface OutgoingOptions {
    * The propagated keys that may leave, as wire names or declared keys; default: all of them.
    * Give external targets a short list (`['trace-id']`) so that user ids and internal keys do
    * not leak to third parties; `[]` sends none.
-   * @throws {@link InvalidMetadataError} at set-up for a name that cannot be a key.
+   * @throws `InvalidMetadataError` (from `@ctxkit/core`) at set-up for a name that cannot be a key.
    */
   readonly allowKeys?: readonly (string | ContextKey)[] | undefined;
   /**
    * A timeout for every call, in milliseconds. The call's deadline is the earlier of this and
-   * the context's; reaching it aborts the call with {@link DeadlineExceededError}.
+   * the context's; reaching it aborts the call with `DeadlineExceededError`.
    */
   readonly timeoutMs?: number | undefined;
   /** Header carrying the remaining budget (integer ms); `false` sends none. Default `request-timeout-ms`. */

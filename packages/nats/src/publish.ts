@@ -30,7 +30,7 @@ export interface RequestOptions extends PublishOptions {
  * An event outlives the request that published it: no deadline or cancellation goes with it,
  * and its consumers run detached.
  *
- * @throws {@link NoContextError} outside any context when `missingContext` is `'throw'`.
+ * @throws `NoContextError` (from `@ctxkit/core`) outside any context when `missingContext` is `'throw'`.
  * @example
  * publish(nc, 'orders.created', JSON.stringify(order));
  */
