@@ -108,8 +108,10 @@ export function reportEndedContext(mode: MissingContextMode, what: string, ctx: 
  * The one check a transport makes before it sends: reports `what` done outside any context
  * (`reportMissingContext`) or under one that has ended (`reportEndedContext`); does
  * nothing (one field read) when `ctx` is live. The caller decides what to send without a context.
+ * `target` (a method path, a subject) is appended to `what` only when there is something to
+ * report: a live call builds no string.
  */
-export function reportLostContext(mode: MissingContextMode, what: string, ctx: RequestContext | undefined): void {
-  if (ctx === undefined) reportMissingContext(mode, what);
-  else if (contextEnded(ctx)) reportEndedContext(mode, what, ctx);
+export function reportLostContext(mode: MissingContextMode, what: string, ctx: RequestContext | undefined, target?: string): void {
+  if (ctx === undefined) reportMissingContext(mode, target === undefined ? what : `${what} ${target}`);
+  else if (contextEnded(ctx)) reportEndedContext(mode, target === undefined ? what : `${what} ${target}`, ctx);
 }

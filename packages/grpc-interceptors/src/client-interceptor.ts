@@ -101,11 +101,11 @@ export function clientInterceptor(options: ClientInterceptorOptions = {}): Inter
     const method = callOptions.method_definition;
     const retried = retry !== undefined && !method.requestStream && (retry.methods === undefined || retry.methods(method.path));
     if (ctx === undefined) {
-      if (missing !== 'ignore') reportLostContext(missing, `gRPC call ${method.path}`, undefined);
+      if (missing !== 'ignore') reportLostContext(missing, 'gRPC call', undefined, method.path);
       if (!retried) return new InterceptingCall(nextCall(callOptions));
     } else if (missing !== 'ignore') {
       // An ended context (one field read when live) is reported; the call is still sent with its ids.
-      reportLostContext(missing, `gRPC call ${method.path}`, ctx);
+      reportLostContext(missing, 'gRPC call', ctx, method.path);
     }
     // Core's outgoing-call lifecycle: the earlier of the caller's deadline and the context's,
     // never further than grpc-js servers can read; grpc-js times the call itself.

@@ -36,7 +36,7 @@ export interface RequestOptions extends PublishOptions {
  */
 export function publish(nc: NatsConnection, subject: string, payload?: Payload, options: PublishOptions = {}): void {
   const ctx = tryCurrentContext();
-  reportLostContext(options.missingContext ?? 'warn', `NATS publish to ${subject}`, ctx);
+  reportLostContext(options.missingContext ?? 'warn', 'NATS publish to', ctx, subject);
   if (ctx === undefined) {
     nc.publish(subject, payload, options.headers === undefined ? undefined : { headers: options.headers });
     return;
@@ -89,7 +89,7 @@ export const DEADLINE = 'deadline';
 export async function request(nc: NatsConnection, subject: string, payload?: Payload, options: RequestOptions = {}): Promise<Msg> {
   const own = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const ctx = tryCurrentContext();
-  reportLostContext(options.missingContext ?? 'warn', `NATS request to ${subject}`, ctx);
+  reportLostContext(options.missingContext ?? 'warn', 'NATS request to', ctx, subject);
   if (ctx === undefined) {
     return translate(nc.request(subject, payload, { timeout: own, headers: options.headers }), false);
   }
