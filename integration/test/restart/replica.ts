@@ -9,26 +9,13 @@ import { currentContext, LiveContexts } from '@ctxkit/core';
 import { serverInterceptor, shutdownServer, wrapService } from '@ctxkit/grpc';
 import * as grpc from '@grpc/grpc-js';
 import { DRAIN_MS, type Reply, type Work, WorkService } from './work.ts';
+import { sleep } from '@ctxkit/test-support/wait';
 
 const [name, portArg] = process.argv.slice(2);
 const live = new LiveContexts();
 let started = 0;
 let ended = 0;
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 const server = new grpc.Server({ interceptors: [serverInterceptor({ live })] });
 server.addService(

@@ -15,6 +15,7 @@ import express from 'express';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { type HopClient, hopClient, hopService, metadataPairs, type Plan, type Report, type StepError } from './hop-service.ts';
+import { sleep } from '@ctxkit/test-support/wait';
 
 /** A running hop. */
 export interface Hop {
@@ -45,20 +46,6 @@ export class Downstream {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /** Runs a plan in the current context and reports what this hop saw. */
 export async function runPlan(
