@@ -31,8 +31,8 @@ export interface OtelHandle {
 }
 
 /**
- * Starts the SDK with the given instrumentation; with `ctxkit`, also ctxkit's propagator in
- * the composite and the bridge (`enableOpenTelemetry`), as the core README asks.
+ * Starts the SDK with the given instrumentation; with `ctxkit`, as the core README sets it up:
+ * ctxkit's propagator and span processor, and the bridge (`enableOpenTelemetry`).
  */
 export async function startOtel(instrument: Instrument, ctxkit: boolean): Promise<OtelHandle> {
   // The SDK reads these; the benchmark wants no metrics or logs pipeline and no resource probing.
@@ -41,24 +41,23 @@ export async function startOtel(instrument: Instrument, ctxkit: boolean): Promis
   process.env.OTEL_SDK_DISABLED = 'false';
   const { NodeSDK } = require('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
   const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace') as typeof import('@opentelemetry/sdk-trace');
-  const { CompositePropagator, W3CTraceContextPropagator } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
+  const { W3CTraceContextPropagator } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
   const instrumentation =
     instrument === 'http'
       ? new (require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http')).HttpInstrumentation()
       : new (require('@opentelemetry/instrumentation-grpc') as typeof import('@opentelemetry/instrumentation-grpc')).GrpcInstrumentation();
   const exporter = new CountingExporter();
-  const propagators: import('@opentelemetry/api').TextMapPropagator[] = [new W3CTraceContextPropagator()];
+  // As the core README sets it up: ctxkit's propagator in place of the SDK's W3C one (not both,
+  // which would parse every traceparent twice), and its span processor beside the exporter's.
   let bridge: typeof import('@ctxkit/core/otel') | undefined;
-  if (ctxkit) {
-    bridge = await import('@ctxkit/core/otel');
-    propagators.push(bridge.ctxkitPropagator());
-  }
+  if (ctxkit) bridge = await import('@ctxkit/core/otel');
   const sdk = new NodeSDK({
     serviceName: 'ctxkit-bench',
     autoDetectResources: false,
     resourceDetectors: [],
-    spanProcessors: [new BatchSpanProcessor({ exporter })],
-    textMapPropagator: new CompositePropagator({ propagators }),
+    spanProcessors:
+      bridge === undefined ? [new BatchSpanProcessor({ exporter })] : [bridge.ctxkitSpanProcessor(), new BatchSpanProcessor({ exporter })],
+    textMapPropagator: bridge === undefined ? new W3CTraceContextPropagator() : bridge.ctxkitPropagator(),
     instrumentations: [instrumentation],
   });
   sdk.start();
