@@ -64,6 +64,16 @@ async function main(): Promise<void> {
           return md;
         }
       : () => new grpc.Metadata();
+  if (variant === 'by-hand') {
+    // The baseline: ids and deadline in a store of one's own, written by an interceptor.
+    const hand = await import('../servers/by-hand-grpc.ts');
+    options = hand.byHandClientOptions(grpc);
+    inContext = (_slot, fn) =>
+      hand.handStorage.run(
+        { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', requestId: '00f067aa0ba902b7', userId: 'u-42', deadline: Date.now() + BUDGET_MS },
+        fn,
+      );
+  }
   if (ctxkit) {
     const kit = await import('../servers/ctxkit-grpc.ts');
     const core = await import('@ctxkit/core');

@@ -2,8 +2,9 @@
  * The gRPC servers: `echo` (scenario 3: unary echo and a server stream), `middle` (calls the
  * next service) and `leaf` (answers, after `workMs` if asked) for the chain and the soak.
  * Variants: `bare`, `otel` (grpc instrumentation), `ctxkit` (server interceptor + wrapService,
- * client interceptor to the next hop), `ctxkit-otel`, and `manual`: ids and deadline passed by
- * hand in metadata and call options, what a careful team writes without ctxkit.
+ * client interceptor to the next hop), `ctxkit-otel`, `manual`: ids and deadline passed by
+ * hand in metadata and call options, what a careful team writes without ctxkit, and `by-hand`
+ * (echo only): the same through hand-written interceptors and an AsyncLocalStorage.
  */
 import { createRequire } from 'node:module';
 import type * as GrpcJs from '@grpc/grpc-js';
@@ -16,6 +17,7 @@ type Handlers = GrpcJs.UntypedServiceImplementation;
 export const GRPC_VARIANTS = {
   bare: 'grpc-js alone',
   manual: 'trace, request and user ids in metadata by hand, read by the handler: what the wire costs without ctxkit',
+  'by-hand': 'the three ids and the deadline by hand as the issue puts it: a client and a server interceptor around an AsyncLocalStorage (als.run per call and per server event)',
   ctxkit: '@ctxkit/grpc client interceptor + server interceptor and wrapService',
   otel: 'OpenTelemetry NodeSDK + grpc instrumentation (client and server), batch processor, dropping exporter',
   'ctxkit-otel': '@ctxkit/grpc + OpenTelemetry (as otel, with the ctxkit bridge and propagator)',
@@ -36,10 +38,12 @@ export async function startGrpc(variant: string, config: AppConfig): Promise<App
   let handlers: Handlers;
   if (kit !== undefined) handlers = kit.handlers(role, upstream);
   else if (variant === 'manual') handlers = manualHandlers(grpc, role, upstream);
+  else if (variant === 'by-hand') handlers = (await import('./by-hand-grpc.ts')).byHandHandlers();
   else if (variant === 'bare' || variant === 'otel') handlers = plainHandlers(variant === 'otel');
   else throw new Error(`unknown grpc variant ${variant}`);
 
-  const server = new grpc.Server(kit?.serverOptions() ?? {});
+  const byHand = variant === 'by-hand' ? await import('./by-hand-grpc.ts') : undefined;
+  const server = new grpc.Server(kit?.serverOptions() ?? byHand?.byHandServerOptions(grpc) ?? {});
   server.addService(service, handlers);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p)));

@@ -168,7 +168,9 @@ export class Context implements OwnedContext, ContextWatcher, Timed {
     const entries = checkedValues(values);
     let added = 0;
     let bytes = 0;
-    for (const [k, v] of this.metadata) bytes += k.length + v.length;
+    // Keys and values apart: iterating entries builds a [key, value] array for each.
+    for (const k of this.metadata.keys()) bytes += k.length;
+    for (const v of this.metadata.values()) bytes += v.length;
     for (const [k, v] of entries) {
       const old = this.metadata.get(k);
       if (old === undefined) added++;

@@ -303,7 +303,8 @@ function forwardTraceContext(r: Reading, tp: TraceParent, into: Map<string, stri
     typeof received === 'string' && received.length === 55 && received.startsWith('00-') ? received : formatTraceparent(tp);
   into.set(TRACEPARENT, traceparent);
   const raw = r.get(TRACESTATE);
-  if (raw === undefined || (typeof raw !== 'string' && !raw.every((v) => typeof v === 'string'))) return;
+  // A carrier may answer a missing key with an empty list (grpc-js Metadata does).
+  if (raw === undefined || (typeof raw !== 'string' && (raw.length === 0 || !raw.every((v) => typeof v === 'string')))) return;
   const state = parseTracestate(raw as string | string[], (reason) => r.drop(TRACESTATE, reason, raw));
   if (state !== undefined && state !== '') into.set(TRACESTATE, state);
 }
