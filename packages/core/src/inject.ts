@@ -28,12 +28,14 @@ export function injectContext<C>(
 ): void {
   const tracer = slot.bridge !== undefined;
   let forwarded = false;
-  for (const [k, v] of ctx.metadata) {
+  const metadata = ctx.metadata;
+  // Keys, then a lookup: iterating entries builds a [key, value] array for each.
+  for (const k of metadata.keys()) {
     if (k === TRACEPARENT || k === TRACESTATE) {
       if (tracer) continue;
       if (k === TRACEPARENT) forwarded = true;
     }
-    if (allow === undefined || allow(k)) setter.set(carrier, k, v);
+    if (allow === undefined || allow(k)) setter.set(carrier, k, metadata.get(k)!);
   }
   if (budgetMs !== undefined) setter.set(carrier, TIMEOUT_HEADER, formatHttpTimeout(budgetMs));
   if (!tracer && !forwarded && (allow === undefined || allow(TRACEPARENT))) {

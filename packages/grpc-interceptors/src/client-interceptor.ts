@@ -11,7 +11,7 @@ import {
 } from '@grpc/grpc-js';
 import { type MissingContextMode, type RequestContext, type RetryOptions, Status, type StatusCode, tryCurrentContext } from '@ctxkit/core';
 import { type CarrierSetter, injectContext, OutgoingCall, reportLostContext, RetryPolicy, type TraceSink } from '@ctxkit/core/adapter';
-import { metadataSetIfAbsent, metadataSetter } from './metadata.js';
+import { contextSetIfAbsent, contextSetter } from './metadata.js';
 import { RetryingCall } from './retrying-call.js';
 
 /** The retry policy of {@link clientInterceptor}: core's budget rules, and which calls to retry. */
@@ -92,7 +92,7 @@ function setOf(paths: readonly string[]): (path: string) => boolean {
  */
 export function clientInterceptor(options: ClientInterceptorOptions = {}): Interceptor {
   const missing = options.missingContext ?? 'warn';
-  const setter = options.override === true ? metadataSetter : metadataSetIfAbsent;
+  const setter = options.override === true ? contextSetter : contextSetIfAbsent;
   const allow = options.allow;
   const retry = compileGrpcRetry(options.retry);
 
