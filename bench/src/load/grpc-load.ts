@@ -5,6 +5,7 @@
  * the client interceptor and makes each call inside a context (one per in-flight slot, with
  * trace id, request id and user id, as a service handling a request would).
  */
+import { randomUUID } from 'node:crypto';
 import type * as GrpcJs from '@grpc/grpc-js';
 import { type EchoClient, type EchoRequest, loadEcho, loadGrpc } from '../lib/grpc.ts';
 import { cpuMicros, failed, ready, serveCommands } from '../lib/ipc.ts';
@@ -40,6 +41,15 @@ const BUDGET_MS = 5000;
 
 type RunInContext = <R>(slot: number, fn: () => R) => R;
 
+/**
+ * A trace id and a request id of their own for each by-hand call, as every request has (ctxkit's
+ * contexts get theirs from core): constant ids would ride HTTP/2's header compression as one
+ * byte each after the first call, a wire no real traffic has.
+ */
+function freshIds(): { traceId: string; requestId: string } {
+  return { traceId: randomUUID().replaceAll('-', ''), requestId: randomUUID().replaceAll('-', '').slice(0, 16) };
+}
+
 async function main(): Promise<void> {
   const ctxkit = variant === 'ctxkit' || variant === 'ctxkit-otel';
   let otel: import('../servers/otel.ts').OtelHandle | undefined;
@@ -58,8 +68,9 @@ async function main(): Promise<void> {
     variant === 'manual'
       ? () => {
           const md = new grpc.Metadata();
-          md.set('trace-id', '4bf92f3577b34da6a3ce929d0e0e4736');
-          md.set('request-id', '00f067aa0ba902b7');
+          const ids = freshIds();
+          md.set('trace-id', ids.traceId);
+          md.set('request-id', ids.requestId);
           md.set('user-id', 'u-42');
           return md;
         }
@@ -68,11 +79,7 @@ async function main(): Promise<void> {
     // The issue's baseline: ids and deadline in a store of one's own, written by an interceptor.
     const hand = await import('../servers/by-hand-grpc.ts');
     options = hand.byHandClientOptions(grpc);
-    inContext = (_slot, fn) =>
-      hand.handStorage.run(
-        { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', requestId: '00f067aa0ba902b7', userId: 'u-42', deadline: Date.now() + BUDGET_MS },
-        fn,
-      );
+    inContext = (_slot, fn) => hand.handStorage.run({ ...freshIds(), userId: 'u-42', deadline: Date.now() + BUDGET_MS }, fn);
   }
   if (ctxkit) {
     const kit = await import('../servers/ctxkit-grpc.ts');
