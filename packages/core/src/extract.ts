@@ -117,7 +117,8 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
     const metadata = new Map<string, string>();
     const bridge = slot.bridge;
     const trusted = decide(source?.remoteAddress);
-    const tp = readTraceparent(r);
+    const rawTraceparent = one(r, r.get(TRACEPARENT), TRACEPARENT);
+    const tp = readTraceparent(r, rawTraceparent);
     const sent = readOne(r, traceDef);
     // The context's id is always a W3C one: `traceparent`, else a 32-hex legacy id, else new
     // (the active span's on a fresh chain). From a trusted peer ctxkit's own `trace-id` comes
@@ -172,7 +173,7 @@ export function compileExtractor<O = unknown>(options: ExtractOptions<O> = {}): 
     if (readBaggage && trusted !== 'none') bytes = readFromBaggage(r, trusted, metadata, bytes);
     // Trace context is bounded by its own rules (55 + 512 characters), not the keys' limits: a
     // context at the limits crosses a hop whole, traceparent included.
-    if (tp !== undefined) forwardTraceContext(r, tp, metadata);
+    if (tp !== undefined) forwardTraceContext(r, tp, rawTraceparent!, metadata);
     let requestedMs = source?.timeoutMs;
     if (requestedMs === undefined && timeoutHeader !== false) requestedMs = readTimeout(r, timeoutHeader);
     // Envoy's route timeout, from a trusted proxy only: a budget like the client's (smaller wins).
@@ -296,11 +297,10 @@ function one(r: Reading, raw: string | readonly unknown[] | undefined, key: stri
  * Keeps a valid incoming `traceparent` (as version 00) and its `tracestate` in the metadata, so
  * that they are forwarded as the W3C spec asks of a participant that creates no span.
  */
-function forwardTraceContext(r: Reading, tp: TraceParent, into: Map<string, string>): void {
-  // A valid version-00 value is forwarded as received; other versions are written as 00.
-  const received = r.get(TRACEPARENT);
-  const traceparent =
-    typeof received === 'string' && received.length === 55 && received.startsWith('00-') ? received : formatTraceparent(tp);
+function forwardTraceContext(r: Reading, tp: TraceParent, received: string, into: Map<string, string>): void {
+  // A valid version-00 value is forwarded as received (one string, also where the carrier
+  // answers lists, as gRPC metadata does); other versions are written as 00.
+  const traceparent = received.length === 55 && received.startsWith('00-') ? received : formatTraceparent(tp);
   into.set(TRACEPARENT, traceparent);
   const raw = r.get(TRACESTATE);
   // A carrier may answer a missing key with an empty list (grpc-js Metadata does).
@@ -338,10 +338,9 @@ function readAttempt(r: Reading, header: string): number {
   return 0;
 }
 
-/** Reads and validates the incoming `traceparent`, dropping it with a reason when invalid. */
-function readTraceparent(r: Reading): TraceParent | undefined {
-  const raw = one(r, r.get('traceparent'), 'traceparent');
+/** Validates the incoming `traceparent` (read once by the caller), dropping it with a reason when invalid. */
+function readTraceparent(r: Reading, raw: string | undefined): TraceParent | undefined {
   const tp = parseTraceparent(raw);
-  if (tp === undefined && raw !== undefined) parseTraceparent(raw, (reason) => r.drop('traceparent', reason, raw));
+  if (tp === undefined && raw !== undefined) parseTraceparent(raw, (reason) => r.drop(TRACEPARENT, reason, raw));
   return tp;
 }
