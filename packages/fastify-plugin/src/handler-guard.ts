@@ -40,7 +40,13 @@ export interface GuardOptions {
 export function guardHandler(handler: RouteHandlerMethod, options: GuardOptions = {}): RouteHandlerMethod | undefined {
   if ((handler as Guarded)[GUARDED] === true || handler.constructor.name !== 'AsyncFunction') return undefined;
   const { resolveUser, log } = options;
-  const guarded: Guarded = async function ctxkitGuardedHandler(this: ThisParameterType<RouteHandlerMethod>, request, reply) {
+  // The handler's ending needs watching only where ctxkit may answer first: its 504 comes from
+  // a deadline, and a request without one (no budget asked, none by default) costs no promise more.
+  const guarded: Guarded = function ctxkitGuardedHandler(this: ThisParameterType<RouteHandlerMethod>, request, reply) {
+    if (resolveUser === undefined && (request.ctx as OwnedContext | null)?.deadline === undefined) return handler.call(this, request, reply);
+    return watched.call(this, request, reply);
+  };
+  const watched = async function ctxkitWatchedHandler(this: ThisParameterType<RouteHandlerMethod>, request: FastifyRequest, reply: FastifyReply) {
     let result: unknown;
     try {
       // A synchronous resolver costs no await (no extra microtask per request).
