@@ -103,6 +103,8 @@ export async function fastifyBoundScenario(env: ScenarioEnv): Promise<ScenarioRe
   );
   s.targets.push(cpuOverTarget(s, 'ctxkit-resolve-user', 1.5, 'Fastify plugin with budget + resolveUser: server CPU per request over bare'));
   s.targets.push(cpuOverTarget(s, 'ctxkit', 1.5, 'for reading the above: Fastify plugin with defaults, server CPU per request over bare'));
+  // Server-bound too: with the server saturated, what the two together add shows undiluted.
+  s.targets.push(otelSumTarget(s));
   s.targets.push(ratioTarget(s, 'ctxkit-resolve-user', 'throughput', undefined, 'for reading the above: budget + resolveUser req/s ÷ bare'));
   s.targets.push(ratioTarget(s, 'als-hook', 'throughput', undefined, 'for reading the above: a hand-written als.run hook req/s ÷ bare'));
   return finishScenario(s);

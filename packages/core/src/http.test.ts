@@ -184,3 +184,51 @@ describe('a reply written after the client left mid-body', () => {
     expect(reason).toBeInstanceOf(CancelledError);
   });
 });
+
+describe('compileHttpContext on a response OpenTelemetry bound', () => {
+  // OpenTelemetry's http instrumentation binds every request and response to its context
+  // (`context.bind(ctx, res)`): their listener methods then wrap each listener added in a closure
+  // entering that context on every emit. The real context manager, bound as the instrumentation does.
+  it('still ends the context at close and cancels it on a disconnect, without the wrapper', async () => {
+    const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks');
+    const { ROOT_CONTEXT } = await import('@opentelemetry/api');
+    const manager = new AsyncLocalStorageContextManager().enable();
+    try {
+      const start = compileHttpContext({ defaultTimeoutMs: 5000 });
+      const seen: { ctx: RequestContext; listeners: number; wrapped: boolean }[] = [];
+      const closed = Promise.withResolvers<void>();
+      const port = await listen((req, res) => {
+        manager.bind(ROOT_CONTEXT, res);
+        const before = res.listeners('close');
+        const ctx = start.start(req, res);
+        const added = res.listeners('close').filter((l) => !before.includes(l));
+        // The listener registered is ctxkit's own function, not a closure made by the manager.
+        seen.push({ ctx, listeners: added.length, wrapped: added.some((l) => l.name === 'contextWrapper') }); // the manager's wrapper's name
+        res.on('close', () => closed.resolve()); // the app's own listeners still go through the manager
+        if (req.url === '/hang') return; // never answered: the client gives up
+        res.end('ok');
+      });
+      expect((await get(port)).body).toBe('ok');
+      await new Promise((r) => setImmediate(r));
+      expect(seen[0]!.listeners).toBe(1);
+      expect(seen[0]!.wrapped).toBe(false);
+      expect(seen[0]!.ctx.signal.aborted).toBe(false); // ended, not cancelled
+
+      const client = request({ port, host: '127.0.0.1', path: '/hang' });
+      client.on('error', () => {});
+      client.end();
+      await new Promise<void>((resolve) => {
+        const wait = () => (seen.length === 2 ? resolve() : setTimeout(wait, 5));
+        wait();
+      });
+      const hung = seen[1]!.ctx;
+      const aborted = once(hung.signal, 'abort');
+      client.destroy();
+      await aborted;
+      expect(hung.signal.reason).toBeInstanceOf(CancelledError);
+      await closed.promise;
+    } finally {
+      manager.disable();
+    }
+  });
+});
