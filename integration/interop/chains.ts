@@ -44,27 +44,33 @@ export function relayChain(start: (leafTarget: string) => Promise<{ peer: Peer; 
     leaf = relay = edge = undefined;
   });
 
-  it('carries one trace id, request id and user id through every hop, the budget shrinking', async () => {
-    const traceId = hex(16);
-    const res = await fetch(`${edge!.url}/hop?action=ok`, {
-      headers: { traceparent: `00-${traceId}-${hex(8)}-01`, authorization: 'Bearer alice', 'request-timeout-ms': '2000' },
-    });
+  /** One request through edge → relay → leaf that every hop answers; what each of them saw. */
+  async function hopThrough(headers: Record<string, string>) {
+    const res = await fetch(`${edge!.url}/hop?action=ok`, { headers });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { servedBy: string; requestId: string };
+    const body = (await res.json()) as { servedBy: string; requestId: string; traceId: string };
     expect(body.servedBy).toBe(`leaf,${words.name},edge`);
     const mid = await relay!.next('hop');
-    const [atEdge] = edge!.views;
-    const [atLeaf] = leaf!.views;
-    expect(atEdge!.traceId).toBe(traceId);
+    return { body, mid, atEdge: edge!.views[0]!, atLeaf: leaf!.views[0]! };
+  }
+
+  it('carries one trace id, request id and user id through every hop, the budget shrinking', async () => {
+    const traceId = hex(16);
+    const { body, mid, atEdge, atLeaf } = await hopThrough({
+      traceparent: `00-${traceId}-${hex(8)}-01`,
+      authorization: 'Bearer alice',
+      'request-timeout-ms': '2000',
+    });
+    expect(atEdge.traceId).toBe(traceId);
     expect(mid.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-0[01]$`));
     if (words.readsTrace) expect(mid.traceId).toBe(traceId);
-    expect(atLeaf!.traceId).toBe(traceId);
-    expect(mid.requestId).toBe(atEdge!.requestId);
-    expect(atLeaf!.requestId).toBe(atEdge!.requestId);
-    expect(body.requestId).toBe(atEdge!.requestId);
+    expect(atLeaf.traceId).toBe(traceId);
+    expect(mid.requestId).toBe(atEdge.requestId);
+    expect(atLeaf.requestId).toBe(atEdge.requestId);
+    expect(body.requestId).toBe(atEdge.requestId);
     expect(mid.userId).toBe('alice');
-    expect(atLeaf!.userId).toBe('alice');
-    const budgets = [atEdge!.remainingMs, mid.budgetMs as number, atLeaf!.remainingMs];
+    expect(atLeaf.userId).toBe('alice');
+    const budgets = [atEdge.remainingMs, mid.budgetMs as number, atLeaf.remainingMs];
     expect(budgets[0]).toBeLessThanOrEqual(2000);
     expect(budgets[1]).toBeGreaterThan(0);
     // Each hop sees what its caller had left, less the time in between (whole ms, so ≤ +1), plus
@@ -86,33 +92,26 @@ export function relayChain(start: (leafTarget: string) => Promise<{ peer: Peer; 
     ['version ff', `ff-${anyTrace}-${hex(8)}-01`],
     ['uppercase hex', `00-${anyTrace.toUpperCase()}-${hex(8).toUpperCase()}-01`],
   ])('a request with %s starts a new trace at the edge, which the relay and the leaf join', async (_case, traceparent) => {
-    const headers: Record<string, string> = traceparent === undefined ? {} : { traceparent };
-    const res = await fetch(`${edge!.url}/hop?action=ok`, { headers });
-    expect(res.status).toBe(200);
-    const body = (await res.json()) as { servedBy: string; traceId: string };
-    expect(body.servedBy).toBe(`leaf,${words.name},edge`);
-    const mid = await relay!.next('hop');
-    const [atEdge] = edge!.views;
-    const [atLeaf] = leaf!.views;
-    expect(atEdge!.traceId).toMatch(/^[0-9a-f]{32}$/);
-    expect(atEdge!.traceId).not.toBe('0'.repeat(32));
-    expect(atEdge!.traceId).not.toBe(anyTrace); // nothing of an invalid traceparent is kept
-    expect(body.traceId).toBe(atEdge!.traceId);
+    const { body, mid, atEdge, atLeaf } = await hopThrough(traceparent === undefined ? {} : { traceparent });
+    expect(atEdge.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(atEdge.traceId).not.toBe('0'.repeat(32));
+    expect(atEdge.traceId).not.toBe(anyTrace); // nothing of an invalid traceparent is kept
+    expect(body.traceId).toBe(atEdge.traceId);
     // What the edge sent: its own trace id, a parent id of its own.
     const sent = TRACEPARENT.exec(String(mid.traceparent));
     expect(sent, `the relay received ${String(mid.traceparent)}`).not.toBeNull();
     const [, sentTrace, sentParent] = sent!;
-    expect(sentTrace).toBe(atEdge!.traceId);
+    expect(sentTrace).toBe(atEdge.traceId);
     expect(sentParent).not.toBe('0'.repeat(16));
     if (words.readsTrace) {
       // The relay's own tracing (otel-go's W3C propagator) joined it: same trace, and its span's
       // remote parent is the parent id the edge sent.
-      expect(mid.traceId).toBe(atEdge!.traceId);
+      expect(mid.traceId).toBe(atEdge.traceId);
       expect(mid.parentSpanId).toBe(sentParent);
       expect(mid.parentRemote).toBe(true);
     }
     // The leaf behind the relay is in the same trace.
-    expect(atLeaf!.traceId).toBe(atEdge!.traceId);
+    expect(atLeaf.traceId).toBe(atEdge.traceId);
   });
 
   it('answers 504 at the edge in time when the deadline passes at the leaf, whose context ends DEADLINE_EXCEEDED', async () => {
