@@ -42,33 +42,62 @@ export function guardHandler(handler: RouteHandlerMethod, options: GuardOptions 
   const { resolveUser, log } = options;
   // The handler's ending needs watching only where ctxkit may answer first: its 504 comes from
   // a deadline, and a request without one (no budget asked, none by default) costs no promise more.
+  // A synchronous resolver costs no promise either: a throw from here fails the request as a
+  // throwing handler does (Fastify catches it), and only an asynchronous one needs `watched`.
   const guarded: Guarded = function ctxkitGuardedHandler(this: ThisParameterType<RouteHandlerMethod>, request, reply) {
-    if (resolveUser === undefined && (request.ctx as OwnedContext | null)?.deadline === undefined) return handler.call(this, request, reply);
-    return watched.call(this, request, reply);
+    if (resolveUser !== undefined) {
+      const pending = assignUser(request, reply, resolveUser, log);
+      if (pending !== undefined) return watched.call(this, request, reply, pending);
+    }
+    const result = handler.call(this, request, reply);
+    if ((request.ctx as OwnedContext | null)?.deadline === undefined) return result;
+    return watch(result as Promise<unknown>, request, reply);
   };
-  const watched = async function ctxkitWatchedHandler(this: ThisParameterType<RouteHandlerMethod>, request: FastifyRequest, reply: FastifyReply) {
+  const watched = async function ctxkitWatchedHandler(
+    this: ThisParameterType<RouteHandlerMethod>,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    pending: Promise<void>,
+  ) {
     let result: unknown;
     try {
-      // A synchronous resolver costs no await (no extra microtask per request).
-      const pending = resolveUser === undefined ? undefined : assignUser(request, reply, resolveUser, log);
-      if (pending !== undefined) {
-        await pending;
-        // The deadline may have been answered, or the client gone, while an async resolver ran.
-        if (reply.sent) return undefined;
-      }
+      await pending;
+      // The deadline may have been answered, or the client gone, while the resolver ran.
+      if (reply.sent) return undefined;
       result = await handler.call(this, request, reply);
     } catch (error) {
-      if (!answered.has(reply)) throw error;
-      request.log.debug({ err: error }, 'handler failed after the deadline reply');
-      return undefined;
+      return lateRejection(error, request, reply);
     }
-    // Fast path: a reply not sent yet was not answered by ctxkit either.
-    if (!reply.sent || !answered.has(reply)) return result;
-    request.log.debug('handler returned after the deadline reply');
-    return undefined;
+    return lateValue(result, request, reply);
   };
   guarded[GUARDED] = true;
   return guarded;
+}
+
+/**
+ * The handler's promise, with what it ends with after ctxkit answered 504 turned into nothing:
+ * one derived promise (an `async` wrapper costs a promise, a generator and two resumptions).
+ */
+function watch(result: Promise<unknown>, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  return result.then(
+    (value) => lateValue(value, request, reply),
+    (error: unknown) => lateRejection(error, request, reply),
+  );
+}
+
+/** What the handler returned, unless ctxkit answered first (then it is logged, not sent again). */
+function lateValue(result: unknown, request: FastifyRequest, reply: FastifyReply): unknown {
+  // Fast path: a reply not sent yet was not answered by ctxkit either.
+  if (!reply.sent || !answered.has(reply)) return result;
+  request.log.debug('handler returned after the deadline reply');
+  return undefined;
+}
+
+/** Rethrows what the handler threw, unless ctxkit answered first (then it is logged at debug). */
+function lateRejection(error: unknown, request: FastifyRequest, reply: FastifyReply): undefined {
+  if (!answered.has(reply)) throw error;
+  request.log.debug({ err: error }, 'handler failed after the deadline reply');
+  return undefined;
 }
 
 /** Runs the resolver (awaited only when it returns a promise) and assigns the id through core. */
