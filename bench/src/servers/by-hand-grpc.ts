@@ -8,7 +8,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type * as GrpcJs from '@grpc/grpc-js';
-import type { EchoReply, EchoRequest } from '../lib/grpc.ts';
+import type { EchoClient, EchoReply, EchoRequest } from '../lib/grpc.ts';
 
 /** What the hand-written store holds. */
 export interface HandStore {
@@ -79,10 +79,23 @@ export function byHandServerOptions(grpc: typeof GrpcJs): GrpcJs.ServerOptions {
   return { interceptors: [interceptor] };
 }
 
-/** Echo handlers reading the trace id from the hand-written store. */
-export function byHandHandlers(): GrpcJs.UntypedServiceImplementation {
+/**
+ * Echo handlers reading the trace id from the hand-written store; in the chain's `middle` role,
+ * the call to `upstream` (a client with {@link byHandClientOptions}) takes the ids and deadline
+ * from the store through the interceptor, and is cancelled by hand when the caller cancels.
+ */
+export function byHandHandlers(grpc: typeof GrpcJs, role = 'echo', upstream?: EchoClient): GrpcJs.UntypedServiceImplementation {
   return {
     Unary(call: GrpcJs.ServerUnaryCall<EchoRequest, EchoReply>, callback: GrpcJs.sendUnaryData<EchoReply>) {
+      if (role === 'middle' && upstream !== undefined) {
+        const outgoing = upstream.Unary(call.request, new grpc.Metadata(), {}, (error, reply) => {
+          call.removeListener('cancelled', onCancelled);
+          callback(error, reply);
+        });
+        const onCancelled = () => outgoing.cancel();
+        call.once('cancelled', onCancelled);
+        return;
+      }
       callback(null, { text: call.request.text, id: handStorage.getStore()?.traceId ?? '' });
     },
     Stream(call: GrpcJs.ServerWritableStream<EchoRequest, EchoReply>) {

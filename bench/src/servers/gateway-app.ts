@@ -2,13 +2,16 @@
  * The Fastify gateway of scenarios 4 and 6: `GET /order?work=N` calls the upstream gRPC service
  * and answers its reply as JSON. `ctxkit`: the plugin (5 s default budget, user from the auth
  * header via resolveUser) and the client interceptor. `manual`: the same ids, user, budget,
- * deadline and disconnect handling written by hand.
+ * deadline and disconnect handling written by hand into each call. `by-hand`: the same written
+ * by hand as the issue puts it, an onRequest hook entering an AsyncLocalStorage and the client
+ * interceptor of `by-hand-grpc.ts` taking the ids and the deadline from it.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type * as GrpcJs from '@grpc/grpc-js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type EchoClient, type EchoReply, type EchoRequest, loadEcho, loadGrpc } from '../lib/grpc.ts';
+import { type HandStore, handStorage } from './by-hand-grpc.ts';
 import type { App, AppConfig } from './types.ts';
 
 const require = createRequire(import.meta.url);
@@ -62,6 +65,14 @@ export async function startGateway(variant: string, config: AppConfig): Promise<
     app.setErrorHandler(ctxkitErrorHandler);
     upstream = new Client(config.upstream, grpc.credentials.createInsecure(), clientOptions());
     app.get('/order', (request) => call(upstream, new grpc.Metadata(), {}, orderRequest(request)));
+  } else if (variant === 'by-hand') {
+    const { byHandClientOptions } = await import('./by-hand-grpc.ts');
+    app.addHook('onRequest', (request, reply, done) => {
+      handStorage.run(handStore(request, reply), done);
+    });
+    upstream = new Client(config.upstream, grpc.credentials.createInsecure(), byHandClientOptions(grpc));
+    const { Metadata } = grpc;
+    app.get('/order', (request, reply) => byHandOrder(upstream, Metadata, request, reply));
   } else if (variant === 'manual') {
     upstream = new Client(config.upstream, grpc.credentials.createInsecure());
     app.get('/order', (request, reply) => manualOrder(grpc, upstream, request, reply));
@@ -101,6 +112,45 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
 const ID = /^[A-Za-z0-9._-]{1,128}$/;
 // gRPC status → HTTP status, for the codes this gateway can meet.
 const HTTP_OF: Record<number, number> = { 1: 499, 4: 504, 14: 503 };
+
+/** The ids, user and deadline of a request, checked as {@link manualOrder} checks them, and echoed. */
+function handStore(request: FastifyRequest, reply: FastifyReply): HandStore {
+  const h = request.headers;
+  const tp = typeof h.traceparent === 'string' ? TRACEPARENT.exec(h.traceparent) : null;
+  const traceId = tp?.[1] ?? randomBytes(16).toString('hex');
+  const rid = h['x-request-id'];
+  const requestId = typeof rid === 'string' && ID.test(rid) ? rid : randomUUID();
+  const asked = Number(h['request-timeout-ms']);
+  const budget = Number.isFinite(asked) && asked >= 0 ? Math.min(asked, MAX_BUDGET_MS) : DEFAULT_BUDGET_MS;
+  const user = h['x-user-id'];
+  reply.header('trace-id', traceId);
+  reply.header('request-id', requestId);
+  return { traceId, requestId, userId: typeof user === 'string' && ID.test(user) ? user : undefined, deadline: Date.now() + budget };
+}
+
+/** The order through the by-hand interceptor (ids and deadline from the store); the client leaving cancels the call. */
+async function byHandOrder(client: EchoClient, Metadata: typeof GrpcJs.Metadata, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  const traceId = handStorage.getStore()?.traceId;
+  try {
+    return await new Promise<EchoReply>((resolve, reject) => {
+      const res = reply.raw;
+      const outgoing = client.Unary(orderRequest(request), new Metadata(), {}, (error, r) => {
+        res.removeListener('close', onClose);
+        if (error) reject(error);
+        else resolve(r!);
+      });
+      const onClose = () => {
+        if (!res.writableFinished) outgoing.cancel();
+      };
+      res.once('close', onClose);
+    });
+  } catch (error) {
+    noteUpstreamError(error);
+    const code = (error as GrpcJs.ServiceError).code;
+    reply.code(HTTP_OF[code] ?? 502);
+    return { code, message: 'upstream failed', traceId };
+  }
+}
 
 /** What a careful team writes without ctxkit. */
 async function manualOrder(grpc: typeof GrpcJs, client: EchoClient, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {

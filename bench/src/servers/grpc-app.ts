@@ -3,8 +3,8 @@
  * next service) and `leaf` (answers, after `workMs` if asked) for the chain and the soak.
  * Variants: `bare`, `otel` (grpc instrumentation), `ctxkit` (server interceptor + wrapService,
  * client interceptor to the next hop), `ctxkit-otel`, `manual`: ids and deadline passed by
- * hand in metadata and call options, what a careful team writes without ctxkit, and `by-hand`
- * (echo only): the same through hand-written interceptors and an AsyncLocalStorage.
+ * hand in metadata and call options, what a careful team writes without ctxkit, and `by-hand`:
+ * the same through hand-written interceptors and an AsyncLocalStorage.
  */
 import { createRequire } from 'node:module';
 import type * as GrpcJs from '@grpc/grpc-js';
@@ -30,19 +30,19 @@ export async function startGrpc(variant: string, config: AppConfig): Promise<App
   const role = config.role ?? 'echo';
   const ctxkit = variant === 'ctxkit' || variant === 'ctxkit-otel';
   const kit = ctxkit ? await import('./ctxkit-grpc.ts') : undefined;
+  const byHand = variant === 'by-hand' ? await import('./by-hand-grpc.ts') : undefined;
   let upstream: EchoClient | undefined;
   if (role === 'middle') {
     if (config.upstream === undefined) throw new Error('middle needs an upstream');
-    upstream = new Client(config.upstream, grpc.credentials.createInsecure(), kit?.clientOptions() ?? {});
+    upstream = new Client(config.upstream, grpc.credentials.createInsecure(), kit?.clientOptions() ?? byHand?.byHandClientOptions(grpc) ?? {});
   }
   let handlers: Handlers;
   if (kit !== undefined) handlers = kit.handlers(role, upstream);
   else if (variant === 'manual') handlers = manualHandlers(grpc, role, upstream);
-  else if (variant === 'by-hand') handlers = (await import('./by-hand-grpc.ts')).byHandHandlers();
+  else if (byHand !== undefined) handlers = byHand.byHandHandlers(grpc, role, upstream);
   else if (variant === 'bare' || variant === 'otel') handlers = plainHandlers(variant === 'otel');
   else throw new Error(`unknown grpc variant ${variant}`);
 
-  const byHand = variant === 'by-hand' ? await import('./by-hand-grpc.ts') : undefined;
   const server = new grpc.Server(kit?.serverOptions() ?? byHand?.byHandServerOptions(grpc) ?? {});
   server.addService(service, handlers);
   const port = await new Promise<number>((resolve, reject) => {
