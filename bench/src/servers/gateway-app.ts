@@ -113,7 +113,7 @@ const ID = /^[A-Za-z0-9._-]{1,128}$/;
 // gRPC status → HTTP status, for the codes this gateway can meet.
 const HTTP_OF: Record<number, number> = { 1: 499, 4: 504, 14: 503 };
 
-/** The ids, user and deadline of a request, checked as {@link manualOrder} checks them, and echoed. */
+/** The ids, user and deadline of a request, checked as a careful team checks them, and echoed (both hand-written gateways). */
 function handStore(request: FastifyRequest, reply: FastifyReply): HandStore {
   const h = request.headers;
   const tp = typeof h.traceparent === 'string' ? TRACEPARENT.exec(h.traceparent) : null;
@@ -128,50 +128,24 @@ function handStore(request: FastifyRequest, reply: FastifyReply): HandStore {
   return { traceId, requestId, userId: typeof user === 'string' && ID.test(user) ? user : undefined, deadline: Date.now() + budget };
 }
 
-/** The order through the by-hand interceptor (ids and deadline from the store); the client leaving cancels the call. */
-async function byHandOrder(client: EchoClient, Metadata: typeof GrpcJs.Metadata, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-  const traceId = handStorage.getStore()?.traceId;
-  try {
-    return await new Promise<EchoReply>((resolve, reject) => {
-      const res = reply.raw;
-      const outgoing = client.Unary(orderRequest(request), new Metadata(), {}, (error, r) => {
-        res.removeListener('close', onClose);
-        if (error) reject(error);
-        else resolve(r!);
-      });
-      const onClose = () => {
-        if (!res.writableFinished) outgoing.cancel();
-      };
-      res.once('close', onClose);
-    });
-  } catch (error) {
-    noteUpstreamError(error);
-    const code = (error as GrpcJs.ServiceError).code;
-    reply.code(HTTP_OF[code] ?? 502);
-    return { code, message: 'upstream failed', traceId };
-  }
+/** The order through the by-hand interceptor (ids and deadline from the store). */
+function byHandOrder(client: EchoClient, Metadata: typeof GrpcJs.Metadata, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  return orderCall(client, new Metadata(), {}, request, reply, handStorage.getStore()?.traceId);
 }
 
-/** What a careful team writes without ctxkit. */
-async function manualOrder(grpc: typeof GrpcJs, client: EchoClient, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-  const h = request.headers;
-  const tp = typeof h.traceparent === 'string' ? TRACEPARENT.exec(h.traceparent) : null;
-  const traceId = tp?.[1] ?? randomBytes(16).toString('hex');
-  const rid = h['x-request-id'];
-  const requestId = typeof rid === 'string' && ID.test(rid) ? rid : randomUUID();
-  const asked = Number(h['request-timeout-ms']);
-  const budget = Number.isFinite(asked) && asked >= 0 ? Math.min(asked, MAX_BUDGET_MS) : DEFAULT_BUDGET_MS;
-  reply.header('trace-id', traceId);
-  reply.header('request-id', requestId);
-  const md = new grpc.Metadata();
-  md.set('trace-id', traceId);
-  md.set('request-id', requestId);
-  const user = h['x-user-id'];
-  if (typeof user === 'string' && ID.test(user)) md.set('user-id', user);
+/** One upstream call of an order, cancelled by hand when the client goes away first; a failure answers its HTTP status. */
+async function orderCall(
+  client: EchoClient,
+  md: GrpcJs.Metadata,
+  options: GrpcJs.CallOptions,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  traceId: string | undefined,
+): Promise<unknown> {
   try {
     return await new Promise<EchoReply>((resolve, reject) => {
       const res = reply.raw;
-      const outgoing = client.Unary(orderRequest(request), md, { deadline: Date.now() + budget }, (error, r) => {
+      const outgoing = client.Unary(orderRequest(request), md, options, (error, r) => {
         res.removeListener('close', onClose);
         if (error) reject(error);
         else resolve(r!);
@@ -188,4 +162,14 @@ async function manualOrder(grpc: typeof GrpcJs, client: EchoClient, request: Fas
     reply.code(HTTP_OF[code] ?? 502);
     return { code, message: 'upstream failed', traceId };
   }
+}
+
+/** What a careful team writes without ctxkit. */
+function manualOrder(grpc: typeof GrpcJs, client: EchoClient, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  const store = handStore(request, reply);
+  const md = new grpc.Metadata();
+  md.set('trace-id', store.traceId);
+  md.set('request-id', store.requestId);
+  if (store.userId !== undefined) md.set('user-id', store.userId);
+  return orderCall(client, md, { deadline: store.deadline }, request, reply, store.traceId);
 }
