@@ -207,6 +207,43 @@ describe('deadlines', () => {
     expect((logged.err as { message: string }).message).toBe('a bug before any deadline');
   });
 
+  // The guard runs a synchronous resolver inline and an asynchronous one awaited: both paths.
+  it.each([
+    ['a synchronous', (request: { headers: Record<string, unknown> }) => request.headers['x-user'] as string],
+    ['an asynchronous', async (request: { headers: Record<string, unknown> }) => request.headers['x-user'] as string],
+  ])('with %s resolveUser, the user is set, a late rejection after the 504 is logged at debug only, a throwing resolver answers 500', async (_kind, resolve) => {
+    const { app, log } = await makeApp(
+      {
+        defaultTimeoutMs: 50,
+        resolveUser: (request) => {
+          if (request.headers['x-user'] === 'throw') throw new Error('resolver bug');
+          return resolve(request);
+        },
+      },
+      {},
+      undefined,
+      'debug',
+    );
+    let work: Promise<unknown> | undefined;
+    app.get('/rejects', async (request) => {
+      const signal = request.ctx.signal;
+      work = new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      return work;
+    });
+    app.get('/me', async (request) => ({ userId: request.ctx.userId }));
+    const port = await listen(app);
+    expect((await call(port, '/me', { headers: { 'x-user': 'u-1' } })).json()).toEqual({ userId: 'u-1' });
+    const res = await call(port, '/rejects', { headers: { 'x-user': 'u-1' } });
+    expect(res.status).toBe(504);
+    await work!.catch(() => undefined);
+    await log.waitFor((l) => l.msg === 'handler failed after the deadline reply');
+    expect(log.lines.filter((l) => (l.level as number) >= 40)).toEqual([]);
+    const failed = await call(port, '/me', { headers: { 'x-user': 'throw' } });
+    expect(failed.status).toBe(500);
+    const logged = await log.waitFor((l) => (l.level as number) >= 50);
+    expect((logged.err as { message: string }).message).toBe('resolver bug');
+  });
+
   it('answers 504 at once for a client timeout of 0', async () => {
     const { app } = await makeApp({ defaultTimeoutMs: 5000 });
     let ran = false;
