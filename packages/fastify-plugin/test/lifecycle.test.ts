@@ -207,23 +207,22 @@ describe('deadlines', () => {
     expect((logged.err as { message: string }).message).toBe('a bug before any deadline');
   });
 
-  // The guard runs a synchronous resolver inline and an asynchronous one awaited: both paths.
-  it.each([
-    ['a synchronous', (request: { headers: Record<string, unknown> }) => request.headers['x-user'] as string],
-    ['an asynchronous', async (request: { headers: Record<string, unknown> }) => request.headers['x-user'] as string],
-  ])('with %s resolveUser, the user is set, a late rejection after the 504 is logged at debug only, a throwing resolver answers 500', async (_kind, resolve) => {
-    const { app, log } = await makeApp(
-      {
-        defaultTimeoutMs: 50,
-        resolveUser: (request) => {
-          if (request.headers['x-user'] === 'throw') throw new Error('resolver bug');
-          return resolve(request);
-        },
-      },
-      {},
-      undefined,
-      'debug',
-    );
+  // The guard runs a synchronous resolver inline and an asynchronous one awaited: both paths,
+  // each failing its own way (a throw from the synchronous one, a rejection from the other).
+  type Resolver = (request: { headers: Record<string, unknown> }) => string | undefined | Promise<string | undefined>;
+  const userOf = (request: { headers: Record<string, unknown> }): string => {
+    const user = request.headers['x-user'] as string;
+    if (user === 'throw') throw new Error('resolver bug');
+    return user;
+  };
+  it.each<[string, Resolver]>([
+    ['a synchronous', (request) => userOf(request)],
+    ['an asynchronous', async (request) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return userOf(request); // a throw here rejects the resolver's promise
+    }],
+  ])('with %s resolveUser, the user is set, a late rejection after the 504 is logged at debug only, a failing resolver or a bad id answers 500', async (_kind, resolve) => {
+    const { app, log } = await makeApp({ defaultTimeoutMs: 50, resolveUser: resolve }, {}, undefined, 'debug');
     let work: Promise<unknown> | undefined;
     app.get('/rejects', async (request) => {
       const signal = request.ctx.signal;
@@ -242,6 +241,11 @@ describe('deadlines', () => {
     expect(failed.status).toBe(500);
     const logged = await log.waitFor((l) => (l.level as number) >= 50);
     expect((logged.err as { message: string }).message).toBe('resolver bug');
+    // An id that cannot go on the wire fails the request through core's check, on both paths.
+    const bad = await call(port, '/me', { headers: { 'x-user': 'bad id, with spaces' } });
+    expect(bad.status).toBe(500);
+    const rejected = await log.waitFor((l) => (l.level as number) >= 50 && (l.err as { type?: string } | undefined)?.type === 'InvalidMetadataError');
+    expect(rejected.err).toBeDefined();
   });
 
   it('answers 504 at once for a client timeout of 0', async () => {
