@@ -36,6 +36,25 @@ describe('traceparent', () => {
     expect(reasons.length).toBe(ok ? 0 : 1);
   });
 
+  it('agrees with the spec grammar for one character changed at any position, past ASCII too', () => {
+    // The check looks classes up by the low 7 bits: a character whose low bits name a hex digit
+    // or a dash ('\u0130' is 0x130, 0x30 is '0'; '\u0161' is 'a' + 0x100; '\u00ad' is '-' + 0x80) must still fail.
+    const grammar = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+    const valid = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    for (let i = 0; i < valid.length; i++) {
+      for (const c of ['0', 'a', 'f', 'g', 'A', 'F', '-', ' ', '\u0130', '\u0161', '\u00ad', '\u00b0', '\u2d2d']) {
+        const value = valid.slice(0, i) + c + valid.slice(i + 1);
+        const m = grammar.exec(value);
+        // Version 00 is only ever read as 00; what the grammar refuses at position 0 or 1 is another version.
+        if (i < 2 && m === null) continue;
+        expect(parseTraceparent(value)?.traceId, `${JSON.stringify(value)}`).toBe(m?.[1]);
+        if (m !== null) expect(parseTraceparent(value)?.flags).toBe(Number.parseInt(m[3]!, 16));
+      }
+    }
+    expect(isW3CTraceId('0af7651916cd43dd8448eb211c80319\u0130')).toBe(false);
+    expect(isW3CTraceId('0af7651916cd43dd8448eb211c80319\u0161')).toBe(false);
+  });
+
   it('never throws on hostile input, and what it accepts is a W3C trace id', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string({ maxLength: 600 }), fc.string({ unit: 'binary', maxLength: 80 })), (s) => {
