@@ -6,7 +6,7 @@ import { type LoadVariant, measureRounds } from '../lib/rounds.ts';
 import { grpcRunning } from '../lib/runners.ts';
 import { GRPC_VARIANTS } from '../servers/grpc-app.ts';
 import { addressOf, finishScenario, newScenario, type ScenarioEnv, startServer } from './common.ts';
-import { otelSumTarget, ratioTarget, relativeTarget } from './targets.ts';
+import { bothEndsTarget, otelSumTarget, ratioTarget, relativeTarget } from './targets.ts';
 
 const STREAM_MESSAGES = 10;
 
@@ -56,6 +56,9 @@ export async function grpcUnaryScenario(env: ScenarioEnv): Promise<ScenarioResul
   s.targets.push(ratioTarget(s, 'ctxkit', 'cpuUs', undefined, 'for reading the above: interceptors server CPU per call ÷ bare'));
   s.targets.push(ratioTarget(s, 'ctxkit', 'clientCpuUs', undefined, 'for reading the above: interceptors client (load generator) CPU per call ÷ bare'));
   s.targets.push(ratioTarget(s, 'manual', 'throughput', undefined, 'for reading the above: three ids by hand, calls/s ÷ bare (what the wire costs)'));
+  s.targets.push(bothEndsTarget(s, 'ctxkit', 'by-hand', 'for reading the above: calls per CPU-second of both ends, ctxkit ÷ by-hand'));
+  s.targets.push(bothEndsTarget(s, 'ctxkit', 'otel', 'for reading the above: calls per CPU-second of both ends, ctxkit ÷ otel'));
+  s.targets.push(bothEndsTarget(s, 'manual', 'otel', 'for reading the above: calls per CPU-second of both ends, the ids written into each call (no interceptor nor store) ÷ otel'));
   return finishScenario(s);
 }
 

@@ -30,7 +30,7 @@ function expectedId(variant: string): string {
   if (variant === 'bare') return CONSTANT_ID;
   if (variant === 'ctxkit-resolve-user') return REQUEST_HEADERS['x-user-id']!;
   if (variant === 'request-context' || variant === 'cls-rtracer' || variant === 'als-hook') return REQUEST_HEADERS['x-request-id']!;
-  return TRACE_ID; // ctxkit, otel, ctxkit-otel: the incoming traceparent's trace id
+  return TRACE_ID; // ctxkit, otel, ctxkit-otel, features-by-hand: the incoming traceparent's trace id
 }
 
 function method(env: ScenarioEnv, what: string, bound = false): string {
@@ -103,6 +103,9 @@ export async function fastifyBoundScenario(env: ScenarioEnv): Promise<ScenarioRe
   );
   s.targets.push(cpuOverTarget(s, 'ctxkit-resolve-user', 1.5, 'Fastify plugin with budget + resolveUser: server CPU per request over bare'));
   s.targets.push(cpuOverTarget(s, 'ctxkit', 1.5, 'for reading the above: Fastify plugin with defaults, server CPU per request over bare'));
+  // The floor: what the same features cost when written by hand as cheaply as one can.
+  s.targets.push(cpuOverTarget(s, 'features-by-hand', undefined, 'for reading the above: the same features by hand (the floor), server CPU per request over bare'));
+  s.targets.push(relativeTarget(s, 'features-by-hand', 'request-context', 'for reading the above: the same features by hand ÷ @fastify/request-context req/s', 0));
   // Server-bound too: with the server saturated, what the two together add shows undiluted.
   s.targets.push(otelSumTarget(s));
   s.targets.push(ratioTarget(s, 'ctxkit-resolve-user', 'throughput', undefined, 'for reading the above: budget + resolveUser req/s ÷ bare'));
@@ -119,6 +122,8 @@ export async function expressBoundScenario(env: ScenarioEnv): Promise<ScenarioRe
   });
   s.targets.push(relativeTarget(s, 'ctxkit-budget', 'cls-rtracer', 'Express middleware with a budget no slower than cls-rtracer'));
   s.targets.push(relativeTarget(s, 'ctxkit', 'cls-rtracer', 'for reading the above: Express middleware with defaults ÷ cls-rtracer', 0));
+  s.targets.push(relativeTarget(s, 'features-by-hand', 'cls-rtracer', 'for reading the above: the same features by hand (the floor) ÷ cls-rtracer', 0));
+  s.targets.push(relativeTarget(s, 'ctxkit-budget', 'features-by-hand', 'for reading the above: Express middleware with a budget ÷ the same features by hand', 0));
   s.targets.push(ratioTarget(s, 'ctxkit-budget', 'cpuUs', undefined, 'for reading the above: Express middleware with a budget, server CPU per request ÷ bare'));
   return finishScenario(s);
 }

@@ -40,9 +40,9 @@ export function relativeTarget(s: ScenarioResult, a: string, b: string, text: st
 
 /**
  * Per-round difference of `variant`'s server CPU per request over the baseline's, µs; met when
- * the median is at most `maxUs`.
+ * the median is at most `maxUs` (`undefined`: reported only).
  */
-export function cpuOverTarget(s: ScenarioResult, variant: string, maxUs: number, text: string): TargetResult {
+export function cpuOverTarget(s: ScenarioResult, variant: string, maxUs: number | undefined, text: string): TargetResult {
   const v = s.variants.find((x) => x.name === variant);
   const base = s.variants.find((x) => x.name === s.baseline);
   if (v?.status !== 'measured' || base?.status !== 'measured') return { text, value: v?.note ?? 'not measured', met: undefined };
@@ -54,7 +54,29 @@ export function cpuOverTarget(s: ScenarioResult, variant: string, maxUs: number,
   if (diffs.length === 0) return { text, value: 'no common rounds', met: undefined };
   const d = spread(diffs);
   const us = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
-  return { text: `${text} (met at ≤ +${maxUs} µs)`, value: `${us(d.median)} µs (${us(d.min)} to ${us(d.max)})`, met: d.median <= maxUs };
+  const value = `${us(d.median)} µs (${us(d.min)} to ${us(d.max)})`;
+  if (maxUs === undefined) return { text, value, met: undefined };
+  return { text: `${text} (met at ≤ +${maxUs} µs)`, value, met: d.median <= maxUs };
+}
+
+/**
+ * Calls per CPU-second of both ends (server and client processes), `a` ÷ `b`, per round: where
+ * the client and the server share the cores, what the pair of them pays per call bounds
+ * throughput more steadily than one slice's calls/s. Reported only.
+ */
+export function bothEndsTarget(s: ScenarioResult, a: string, b: string, text: string): TargetResult {
+  const va = s.variants.find((x) => x.name === a);
+  const vb = s.variants.find((x) => x.name === b);
+  if (va?.status !== 'measured' || vb?.status !== 'measured') return { text, value: 'not measured', met: undefined };
+  const ratios: number[] = [];
+  for (const r of va.runs) {
+    const o = vb.runs.find((x) => x.round === r.round);
+    const mine = (r.cpuUs ?? 0) + (r.clientCpuUs ?? 0);
+    const theirs = o === undefined ? 0 : (o.cpuUs ?? 0) + (o.clientCpuUs ?? 0);
+    if (mine > 0 && theirs > 0) ratios.push(theirs / mine);
+  }
+  if (ratios.length === 0) return { text, value: 'no common rounds', met: undefined };
+  return { text, value: fmt(spread(ratios)), met: undefined };
 }
 
 /**

@@ -11,6 +11,7 @@ export const EXPRESS_VARIANTS = {
   'als-hook': 'a hand-written middleware: AsyncLocalStorage.run with the request id from a header',
   ctxkit: '@ctxkit/express with defaults (ids, echo, disconnect, stream binding)',
   'ctxkit-budget': '@ctxkit/express with defaultTimeoutMs 5000',
+  'features-by-hand': 'the features ctxkit-budget has, by hand as cheaply as one can (traceparent, ids, deadline as a number, two echoed headers, close listener, als.run): the floor',
   'cls-rtracer': 'cls-rtracer Express middleware (request id from x-request-id, echoed)',
 } as const;
 
@@ -38,6 +39,13 @@ export async function startExpress(variant: string): Promise<App> {
       const { currentContext } = await import('@ctxkit/core');
       app.use(ctxkit(variant === 'ctxkit-budget' ? { defaultTimeoutMs: 5000 } : {}));
       read = () => currentContext().traceId;
+      break;
+    }
+    case 'features-by-hand': {
+      const { featuresByHand } = await import('./features-by-hand.ts');
+      const hand = featuresByHand();
+      app.use((req, res, next) => hand.als.run(hand.start(req, res, (name, value) => res.setHeader(name, value)), next));
+      read = () => hand.als.getStore()?.traceId;
       break;
     }
     case 'cls-rtracer': {

@@ -22,6 +22,7 @@ export const FASTIFY_VARIANTS = {
   'als-hook': 'a hand-written onRequest hook: AsyncLocalStorage.run with the request id from a header',
   ctxkit: '@ctxkit/fastify with defaults (ids, echo, disconnect)',
   'ctxkit-resolve-user': '@ctxkit/fastify as the README shows it: defaultTimeoutMs 5000 and resolveUser (user id from a header)',
+  'features-by-hand': 'the features ctxkit-resolve-user has, by hand as cheaply as one can (traceparent, ids, user id, deadline as a number, two echoed headers, close listener, als.run): the floor',
   'request-context': '@fastify/request-context, two values taken from headers',
   'cls-rtracer': 'cls-rtracer Fastify plugin (request id from x-request-id, echoed)',
   otel: 'OpenTelemetry NodeSDK + http instrumentation, batch processor, dropping exporter',
@@ -59,6 +60,15 @@ export async function startFastify(variant: string): Promise<App> {
         als.run({ requestId: request.headers['x-request-id'] as string | undefined }, done);
       });
       read = () => als.getStore()?.requestId;
+      break;
+    }
+    case 'features-by-hand': {
+      const { featuresByHand } = await import('./features-by-hand.ts');
+      const hand = featuresByHand();
+      app.addHook('onRequest', (request, reply, done) => {
+        hand.als.run(hand.start(request.raw, reply.raw, (name, value) => reply.header(name, value)), done);
+      });
+      read = () => hand.als.getStore()?.traceId;
       break;
     }
     case 'request-context': {
