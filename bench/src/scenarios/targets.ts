@@ -71,8 +71,10 @@ export function bothEndsTarget(s: ScenarioResult, a: string, b: string, text: st
   const ratios: number[] = [];
   for (const r of va.runs) {
     const o = vb.runs.find((x) => x.round === r.round);
-    const mine = (r.cpuUs ?? 0) + (r.clientCpuUs ?? 0);
-    const theirs = o === undefined ? 0 : (o.cpuUs ?? 0) + (o.clientCpuUs ?? 0);
+    // Only rounds where both ends of both variants were measured: half a sum is no ratio.
+    if (o === undefined || r.cpuUs === undefined || r.clientCpuUs === undefined || o.cpuUs === undefined || o.clientCpuUs === undefined) continue;
+    const mine = r.cpuUs + r.clientCpuUs;
+    const theirs = o.cpuUs + o.clientCpuUs;
     if (mine > 0 && theirs > 0) ratios.push(theirs / mine);
   }
   if (ratios.length === 0) return { text, value: 'no common rounds', met: undefined };

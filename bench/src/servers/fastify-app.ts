@@ -64,7 +64,7 @@ export async function startFastify(variant: string): Promise<App> {
     }
     case 'features-by-hand': {
       const { featuresByHand } = await import('./features-by-hand.ts');
-      const hand = featuresByHand();
+      const hand = featuresByHand('x-user-id'); // as ctxkit-resolve-user's resolver
       app.addHook('onRequest', (request, reply, done) => {
         hand.als.run(hand.start(request.raw, reply.raw, (name, value) => reply.header(name, value)), done);
       });
